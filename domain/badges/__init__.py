@@ -1,0 +1,1 @@
+"""Red Scarf badges (红领巾奖章): the catalogue of one county."""

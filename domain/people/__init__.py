@@ -1,0 +1,1 @@
+"""People: pupils, guardians and their bindings, counselors."""

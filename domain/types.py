@@ -1,0 +1,22 @@
+"""Column types PostgreSQL has and SQLAlchemy does not ship."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.types import UserDefinedType
+
+
+class LTree(UserDefinedType[str]):
+    """PostgreSQL `ltree`: a materialised path such as `c.t12.b345.s6789`."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "public.ltree"
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None

@@ -1,0 +1,1 @@
+"""Alembic: one environment that migrates the shared schema and every county schema."""

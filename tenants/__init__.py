@@ -1,0 +1,1 @@
+"""Tenants: the registry of counties, provisioning, request routing and tenant-bound sessions."""

@@ -1,0 +1,29 @@
+"""The two schemas every table lives in.
+
+Shared tables live in the real schema `shared`. Tenant tables are declared once under the
+placeholder schema `tenant` and mapped to a county's schema per connection with SQLAlchemy's
+`schema_translate_map`, so no connection ever depends on a mutable `search_path`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+SHARED = "shared"
+TENANT = "tenant"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+shared_metadata = MetaData(schema=SHARED, naming_convention=NAMING)
+tenant_metadata = MetaData(schema=TENANT, naming_convention=NAMING)
+
+
+def translate_map(schema_name: str) -> dict[str | None, str]:
+    """Execution option that points the placeholder schema at one county's schema."""
+    return {TENANT: schema_name}

@@ -1,0 +1,1 @@
+"""Jobs: the dramatiq broker, the outbox and its relay, and the actors."""
