@@ -236,3 +236,59 @@ def prefecture_create(
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址（默认 127.0.0.1）")] = None,
+    port: Annotated[int | None, typer.Option(help="端口（默认 8000）")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="没有县（区）时先生成演示数据，并在本进程内运行后台任务")
+    ] = False,
+) -> None:
+    """启动 GraphQL 服务（/graphql、/healthz、/readyz）；未配置 DATABASE_URL 时使用内置 PostgreSQL。"""
+    from redscarf.server import serve as run_server
+
+    settings = get_settings()
+    run_server(settings, host=host or settings.host, port=port or settings.port, demo=demo)
+
+
+@app.command("worker")
+@friendly_errors
+def worker(
+    processes: Annotated[int, typer.Option(help="进程数")] = 1,
+    threads: Annotated[int, typer.Option(help="每个进程的线程数")] = 4,
+) -> None:
+    """运行后台任务（dramatiq）：默认使用 PostgreSQL 作为队列，BROKER_URL 可改用 RabbitMQ 或 Redis。"""
+    from workers.main import run_worker
+
+    run_worker(get_settings(), processes=processes, threads=threads)
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    pupils: Annotated[int, typer.Option(help="每个县的队员人数（基准测试用 50000）")] = 2000,
+    counties: Annotated[int, typer.Option(help="县（区）个数，至少 2：一个城区、一个农村县")] = 2,
+    seed: Annotated[int, typer.Option(help="随机种子：同一种子生成同样的数据")] = 1,
+) -> None:
+    """生成演示数据：一个省、若干县（区），含镇街、学校、中队、小队、队员、家长和辅导员。可重复执行。"""
+    from domain.demo import build_demo
+
+    with engine() as eng:
+        _ensure_shared(eng)
+        summary = build_demo(eng, _migrator(), pupils=pupils, counties=counties, seed=seed)
+    console.print(str(summary))
+
+
+@app.command("export-schema")
+@friendly_errors
+def export_schema(
+    output: Annotated[Path, typer.Option("--output", "-o")] = Path("schema.graphql"),
+) -> None:
+    """把 GraphQL SDL 写入 schema.graphql（与代码保持一致，测试会检查）。"""
+    from schema import export_sdl
+
+    output.write_text(export_sdl(), encoding="utf-8")
+    console.print(f"已写入 {output}")
