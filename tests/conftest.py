@@ -104,7 +104,8 @@ def server_url() -> str:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str, worker_id: str) -> Iterator[URL]:
-    name = f"rs_test_{worker_id}"
+    # Separate prefixes let several test runs share one server without touching each other.
+    name = f"{os.environ.get('REDSCARF_TEST_DB_PREFIX', 'rs_test')}_{worker_id}"
     url = _prepare_database(server_url, name)
     yield url
     with psycopg.connect(server_url, autocommit=True) as conn:
