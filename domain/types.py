@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
 
@@ -20,3 +21,7 @@ class LTree(UserDefinedType[str]):
 
     def result_processor(self, dialect: Any, coltype: Any) -> None:
         return None
+
+
+# Let reflection (Alembic's drift check, inspectors) recognise the type too.
+ischema_names["ltree"] = LTree

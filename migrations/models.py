@@ -1,0 +1,22 @@
+"""Every table the migrations must create: the models the drift test compares them with."""
+
+from __future__ import annotations
+
+import domain.badges.tables
+import domain.org.tables
+import domain.people.tables
+import tenants.registry
+import tenants.steps
+import workers.jobs
+from tenants.metadata import shared_metadata, tenant_metadata
+
+MODULES = (
+    domain.badges.tables,
+    domain.org.tables,
+    domain.people.tables,
+    tenants.registry,
+    tenants.steps,
+    workers.jobs,
+)
+
+__all__ = ["MODULES", "shared_metadata", "tenant_metadata"]
