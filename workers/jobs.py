@@ -13,6 +13,7 @@ import enum
 from sqlalchemy import (
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -56,4 +57,21 @@ jobs = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_jobs_pending", "created_at", postgresql_where=text("state = 'pending'")),
     Index("ix_jobs_county_code", "county_code", "created_at"),
+)
+
+
+county_summaries = Table(
+    "county_summaries",
+    shared_metadata,
+    Column(
+        "county_code",
+        String(6),
+        ForeignKey("shared.tenants.code", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("figures", JSONB, nullable=False, comment="Counts by kind and status (see actors)"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("job_id", UUID(as_uuid=True), comment="The refresh_county_summary job that wrote it"),
+    comment="Each county's figures, written by the refresh_county_summary job; the province "
+    "reads its aggregates here without touching county schemas.",
 )

@@ -1,0 +1,138 @@
+"""The actors. Each takes the county code and ids only, opens its own tenant connection, and
+is idempotent: delivery is at least once (a killed worker's job runs again).
+
+Actors are plain functions registered here and declared on a broker by `declare_actors`
+(called by `workers.broker.open_runtime`), so no broker has to exist at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import dramatiq
+from dramatiq.broker import Broker
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from tenants.sessions import Tenant, load_tenant, tenant_connection
+from workers.broker import current_runtime
+from workers.config import JobSettings
+from workers.jobs import county_summaries
+from workers.state import finish_job, job_context, running_job, start_job
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    fn: Callable[..., Any]
+    options: dict[str, Any]
+
+
+ACTORS: dict[str, ActorSpec] = {}
+
+
+def job_actor(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job actor: `fn(county_code, ..., job_id)`; its return value is the result."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        ACTORS[fn.__name__] = ActorSpec(fn, options)
+        return fn
+
+    return register
+
+
+def _run(fn: Callable[..., Any]) -> Callable[..., None]:
+    def run(*, county_code: str, job_id: str, **kwargs: Any) -> None:
+        engine = current_runtime().engine
+        job = UUID(job_id)
+        if not start_job(engine, job, county_code):
+            return
+        with job_context(engine, job, county_code):
+            result = fn(county_code=county_code, job_id=job_id, **kwargs)
+        finish_job(engine, job, result)
+
+    run.__name__ = fn.__name__
+    run.__qualname__ = fn.__qualname__
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def declare_actors(broker: Broker, queue_name: str, job_settings: JobSettings) -> None:
+    for name, spec in ACTORS.items():
+        options = {"max_retries": job_settings.max_retries, **spec.options}
+        dramatiq.actor(
+            _run(spec.fn), actor_name=name, queue_name=queue_name, broker=broker, **options
+        )
+
+
+def county_tenant(engine: Engine, county_code: str) -> Tenant:
+    with engine.connect() as conn:
+        return load_tenant(conn, county_code)
+
+
+@job_actor(time_limit=4 * 3600 * 1000)
+def populate_county(county_code: str, pupils: int, seed: int, job_id: str) -> dict[str, Any]:
+    """Fill a county with demo data, school by school; a rerun skips the schools done."""
+    from domain.demo import populate_county as populate
+
+    engine = current_runtime().engine
+    tenant = county_tenant(engine, county_code)
+    created = populate(
+        engine,
+        tenant,
+        pupils=pupils,
+        seed=seed,
+        run_key=f"job:{job_id}",
+        on_progress=running_job().on_progress("生成演示数据"),
+    )
+    return {"pupils": created}
+
+
+def county_figures(engine: Engine, tenant: Tenant) -> dict[str, Any]:
+    """The county's headline figures, read as the county's own role."""
+    from domain.org.tables import units
+    from domain.people.tables import counselors, guardian_bindings, guardians, pupils
+
+    def by(conn: Any, column: Any) -> dict[str, int]:
+        rows = conn.execute(select(column, func.count()).group_by(column)).all()
+        return {str(key): int(n) for key, n in rows}
+
+    with tenant_connection(engine, tenant) as conn:
+        return {
+            "units_by_kind": by(conn, units.c.kind),
+            "pupils_by_status": by(conn, pupils.c.status),
+            "counselors_by_kind": by(conn, counselors.c.kind),
+            "guardians": conn.execute(select(func.count()).select_from(guardians)).scalar_one(),
+            "pupils_bound": conn.execute(
+                select(func.count(func.distinct(guardian_bindings.c.pupil_id)))
+            ).scalar_one(),
+        }
+
+
+@job_actor(time_limit=30 * 60 * 1000)
+def refresh_county_summary(county_code: str, job_id: str) -> dict[str, Any]:
+    """Recount a county's figures into `shared.county_summaries` (an upsert: idempotent)."""
+    engine = current_runtime().engine
+    job = running_job()
+    job.progress(0, 2, "统计中")
+    figures = county_figures(engine, county_tenant(engine, county_code))
+    job.progress(1, 2, "写入汇总")
+    with engine.begin() as conn:
+        values = {
+            "county_code": county_code,
+            "figures": figures,
+            "computed_at": func.now(),
+            "job_id": UUID(job_id),
+        }
+        conn.execute(
+            insert(county_summaries)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["county_code"],
+                set_={k: v for k, v in values.items() if k != "county_code"},
+            )
+        )
+    job.progress(2, 2, "完成")
+    return figures
