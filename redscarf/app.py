@@ -1,0 +1,119 @@
+"""The starlette application: `/graphql`, `/healthz`, `/readyz`, and the tenant routing.
+
+Its lifespan makes the long-lived objects (engines, the county directory, Alembic's scripts)
+once and keeps them on `app.state.services`; each GraphQL request gets a fresh `Context`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from migrations.runner import Migrator
+from redscarf.database import make_async_engine, make_engine, resolve_database_url
+from redscarf.errors import DatabaseUnavailable, RedscarfError
+from redscarf.settings import Settings
+from schema import schema
+from schema.context import Context, Services
+from tenants.routing import TenantRoutingMiddleware
+from tenants.sessions import TenantDirectory
+
+READY_TIMEOUT_S = 5.0
+
+
+class SchemaOutdated(RedscarfError):
+    code = "DATABASE_NOT_MIGRATED"
+    message = "数据库尚未迁移到本版本，请运行 `redscarf db upgrade`"
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:  # type: ignore[override]
+        assert isinstance(request, Request)
+        assert isinstance(response, Response)
+        return Context(request=request, response=response, services=request.app.state.services)
+
+
+async def healthz(request: Request) -> Response:
+    """The process is alive (no database involved: a down database must not restart us)."""
+    return JSONResponse({"status": "ok"})
+
+
+def _unready(error: RedscarfError) -> Response:
+    return JSONResponse(
+        {"status": "unavailable", "code": error.code, "message": error.message}, status_code=503
+    )
+
+
+async def readyz(request: Request) -> Response:
+    """Ready to serve: the database answers and the shared schema is at this code's head."""
+    services: Services = request.app.state.services
+    try:
+        with anyio.fail_after(READY_TIMEOUT_S):
+            async with services.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                has_table = await conn.scalar(
+                    text("SELECT to_regclass('shared.alembic_version') IS NOT NULL")
+                )
+                version = (
+                    await conn.scalar(text("SELECT version_num FROM shared.alembic_version"))
+                    if has_table
+                    else None
+                )
+    except (DBAPIError, OSError, TimeoutError):
+        return _unready(DatabaseUnavailable())
+    if version != services.shared_head:
+        return _unready(SchemaOutdated())
+    return JSONResponse({"status": "ready", "sharedSchema": version})
+
+
+def create_app(settings: Settings, *, async_engine: AsyncEngine | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if async_engine is None:
+            # May start the embedded server: blocking work, kept off the event loop.
+            url = await anyio.to_thread.run_sync(resolve_database_url, settings)
+            engine = make_async_engine(url, settings)
+        else:
+            engine = async_engine
+        sync_engine = make_engine(engine.url, settings, pool_size=1, max_overflow=2)
+        migrator = await anyio.to_thread.run_sync(Migrator)
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            directory=TenantDirectory(engine),
+            sync_engine=sync_engine,
+            migrator=migrator,
+            shared_head=migrator.head("shared"),
+            provisioning_lock=anyio.Lock(),
+        )
+        try:
+            yield
+        finally:
+            sync_engine.dispose()
+            if async_engine is None:
+                await engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(TenantRoutingMiddleware)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,127 @@
+"""The current county, and onboarding a county over the API."""
+
+from __future__ import annotations
+
+import hmac
+from functools import partial
+from typing import Annotated
+
+import anyio.to_thread
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from redscarf.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RedscarfError,
+    Unauthenticated,
+)
+from schema.context import Context
+from schema.counties import County, CreateCountyInput, CreateCountyPayload, UserError
+from tenants import provisioning
+from tenants.codes import validate_county_code, validate_prefecture_code, validate_province_code
+from tenants.registry import tenants
+
+# Which input field an error code of provisioning is about (for `userErrors.field`).
+_FIELD_OF_CODE = {
+    "NAME_REQUIRED": "name",
+    "CODE_NOT_IN_PROVINCE": "provinceCode",
+    "CODE_NOT_IN_PREFECTURE": "prefectureCode",
+    "PREFECTURE_NOT_FOUND": "prefectureCode",
+    "COUNTY_EXISTS_WITH_OTHER_DETAILS": "code",
+    "COUNTY_ARCHIVED": "code",
+}
+
+
+async def county(info: Info[Context, None]) -> County:
+    tenant = await info.context.tenant()
+    # The registry is read as the service itself: county roles have no grant on it.
+    async with info.context.services.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(tenants.c.province_code, tenants.c.prefecture_code).where(
+                    tenants.c.code == tenant.code
+                )
+            )
+        ).one()
+    return County(
+        code=tenant.code,
+        name=tenant.name,
+        province_code=row.province_code,
+        prefecture_code=row.prefecture_code,
+    )
+
+
+def require_operator(context: Context) -> None:
+    """Until accounts land (issue 3), onboarding needs the operator's bearer token."""
+    token = context.services.settings.operator_token
+    if not token:
+        raise Forbidden("本服务未配置运维令牌（REDSCARF_OPERATOR_TOKEN），不能通过接口开通县（区）")
+    header = context.request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("请在 Authorization 请求头中提供运维令牌：Bearer <令牌>")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise Forbidden("运维令牌不正确")
+
+
+def _field_errors(data: CreateCountyInput) -> list[UserError]:
+    checks = [
+        ("code", validate_county_code, data.code),
+        ("provinceCode", validate_province_code, data.province_code),
+    ]
+    if data.prefecture_code is not None:
+        checks.append(("prefectureCode", validate_prefecture_code, data.prefecture_code))
+    errors = []
+    for field, check, value in checks:
+        try:
+            check(value)
+        except RedscarfError as exc:
+            errors.append(UserError(field=field, code=exc.code, message=exc.message))
+    return errors
+
+
+async def create_county(
+    info: Info[Context, None],
+    input: Annotated[
+        CreateCountyInput, strawberry.argument(description="县（区）的代码、名称和所属省、市。")
+    ],
+) -> CreateCountyPayload:
+    require_operator(info.context)
+    if errors := _field_errors(input):
+        return CreateCountyPayload(county=None, created=False, user_errors=errors)
+    services = info.context.services
+    try:
+        # Alembic is synchronous and not thread-safe: one onboarding at a time, off the loop.
+        async with services.provisioning_lock:
+            result = await anyio.to_thread.run_sync(
+                partial(
+                    provisioning.create_county,
+                    services.sync_engine,
+                    services.migrator,
+                    input.code,
+                    input.name,
+                    input.province_code,
+                    input.prefecture_code,
+                )
+            )
+    except (InvalidInput, Conflict, NotFound) as exc:
+        error = UserError(field=_FIELD_OF_CODE.get(exc.code), code=exc.code, message=exc.message)
+        return CreateCountyPayload(county=None, created=False, user_errors=[error])
+    c = result.county
+    services.directory.forget(c.code)  # a cached "no such county" must not outlive onboarding
+    return CreateCountyPayload(
+        county=County(
+            code=c.code,
+            name=c.name,
+            province_code=c.province_code,
+            prefecture_code=c.prefecture_code,
+        ),
+        created=result.created,
+        user_errors=[],
+    )

@@ -1,0 +1,78 @@
+"""Root queries of the organisation: `units`, `unit` and `node`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from domain.org.tables import UnitKind as DomainUnitKind
+from redscarf.errors import InvalidInput
+from resolvers.org import count_units, units_page
+from schema.context import Context
+from schema.ids import decode_cursor, decode_global_id, decode_id_of, encode_cursor
+from schema.node import Node, PageInfo
+from schema.org import Unit, UnitConnection, UnitEdge, UnitKind
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+
+async def units(
+    info: Info[Context, None],
+    first: Annotated[
+        int, strawberry.argument(description=f"每页条数，默认 {DEFAULT_PAGE}，最多 {MAX_PAGE}。")
+    ] = DEFAULT_PAGE,
+    after: Annotated[
+        str | None, strawberry.argument(description="上一页的 endCursor；不填从头开始。")
+    ] = None,
+    kind: Annotated[UnitKind | None, strawberry.argument(description="只列出该层级。")] = None,
+    under: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="只列出该单位（全局 ID）及其所有下级。"),
+    ] = None,
+) -> UnitConnection:
+    if first < 0:
+        raise InvalidInput("first 不能为负数", code="INVALID_PAGE_SIZE")
+    first = min(first, MAX_PAGE)
+    after_path = decode_cursor(after) if after is not None else None
+    under_id = decode_id_of("Unit", under) if under is not None else None
+    domain_kind = DomainUnitKind(kind.value) if kind is not None else None
+    async with info.context.session() as session:
+        records, has_next = await units_page(
+            session, first=first, after_path=after_path, kind=domain_kind, under=under_id
+        )
+        total = await count_units(session, kind=domain_kind, under=under_id)
+    # Later `parent` lookups of these units' children hit the cache instead of the database.
+    info.context.org.unit.prime_many({r.id: r for r in records})
+    edges = [UnitEdge(cursor=encode_cursor(r.path), node=Unit.from_record(r)) for r in records]
+    return UnitConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+async def unit(
+    info: Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="单位的全局 ID。")],
+) -> Unit | None:
+    record = await info.context.org.unit.load(decode_id_of("Unit", id))
+    return Unit.from_record(record) if record else None
+
+
+async def node(
+    info: Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="任意对象的全局 ID。")],
+) -> Node | None:
+    type_name, pk = decode_global_id(id)
+    if type_name == "Unit":
+        record = await info.context.org.unit.load(pk)
+        return Unit.from_record(record) if record else None
+    return None

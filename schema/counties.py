@@ -1,0 +1,66 @@
+"""GraphQL types of a county tenant and of onboarding one."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from schema.context import Context
+from schema.org import UnitKind
+
+
+@strawberry.type(description="某一层级的单位数。")
+class UnitKindCount:
+    kind: UnitKind = strawberry.field(description="层级。")
+    count: int = strawberry.field(description="该层级的单位数（不含已撤销的）。")
+
+
+@strawberry.type(description="县（区）少工委：平台上的一个租户。")
+class County:
+    code: str = strawberry.field(description="县级行政区划代码（GB/T 2260，6 位），如 469034。")
+    name: str = strawberry.field(description="名称，如 陵水黎族自治县。")
+    province_code: str = strawberry.field(description="所属省级行政区划代码（2 位），如 46。")
+    prefecture_code: str | None = strawberry.field(
+        description="所属地市代码（4 位）；未登记地市层级时为空。"
+    )
+
+    @strawberry.field(description="各层级的单位数（每个层级一项，没有的为 0）。")
+    async def unit_counts(self, info: Info[Context, None]) -> list[UnitKindCount]:
+        stats = await info.context.county_stats.load(self.code)
+        return [UnitKindCount(kind=k, count=stats.units_by_kind.get(k.value, 0)) for k in UnitKind]
+
+    @strawberry.field(description="全县在册队员人数（含预备队员，不含已离队、已入团、已转出）。")
+    async def pupil_count(self, info: Info[Context, None]) -> int:
+        return (await info.context.county_stats.load(self.code)).pupils
+
+    @strawberry.field(description="全县辅导员人数。")
+    async def counselor_count(self, info: Info[Context, None]) -> int:
+        return (await info.context.county_stats.load(self.code)).counselors
+
+
+@strawberry.type(
+    description="可由调用方纠正的输入错误（业务校验失败时返回，而不是抛出 GraphQL 错误）。"
+)
+class UserError:
+    field: str | None = strawberry.field(
+        description="出错的输入字段（camelCase），整体错误时为空。"
+    )
+    code: str = strawberry.field(description="稳定的英文错误码，如 INVALID_ADMIN_CODE。")
+    message: str = strawberry.field(description="给人看的中文说明。")
+
+
+@strawberry.input(description="开通一个县（区）租户所需的信息。")
+class CreateCountyInput:
+    code: str = strawberry.field(description="县级行政区划代码（6 位），如 469034。")
+    name: str = strawberry.field(description="名称，如 陵水黎族自治县。")
+    province_code: str = strawberry.field(description="省级代码（2 位），如 46。")
+    prefecture_code: str | None = strawberry.field(
+        default=None, description="地市代码（4 位，可选；须先登记该地市）。"
+    )
+
+
+@strawberry.type(description="开通县（区）的结果。")
+class CreateCountyPayload:
+    county: County | None = strawberry.field(description="开通的（或已存在的同一）县（区）。")
+    created: bool = strawberry.field(description="本次是否新开通；信息相同的重复调用为 false。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")

@@ -1,0 +1,63 @@
+"""How errors reach clients: a stable `extensions.code` and a Chinese message, nothing else.
+
+A `RedscarfError` raised anywhere in a resolver becomes a GraphQL error with its code and
+message. Errors of the GraphQL layer itself (syntax, validation, limits) keep their message.
+Anything else is an internal error: its text (SQL, paths, values) is never sent to the
+client, only logged by `RedscarfSchema.process_errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.schema import Schema
+from strawberry.types import ExecutionContext
+
+from redscarf.errors import RedscarfError
+
+log = logging.getLogger("redscarf.graphql")
+
+INTERNAL = RedscarfError()
+
+
+def present_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, RedscarfError):
+        message, code = original.message, original.code
+    elif original is None:
+        message, code = error.message, (error.extensions or {}).get("code", "GRAPHQL_INVALID")
+    else:
+        message, code = INTERNAL.message, INTERNAL.code
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={"code": code},
+    )
+
+
+class PresentErrors(MaskErrors):
+    """Strawberry's `MaskErrors`, turning every error into `present_error`'s shape."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message=INTERNAL.message)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return present_error(error)
+
+
+class RedscarfSchema(Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Errors a user caused are answers, not incidents: log only the unexpected ones.
+        for error in errors:
+            if error.original_error is not None and not isinstance(
+                error.original_error, RedscarfError
+            ):
+                log.error("GraphQL resolver failed", exc_info=error.original_error)

@@ -1,0 +1,160 @@
+"""Tests talk to the service as a county's frontend would: HTTP to `/graphql`, through the
+whole starlette stack (middleware, lifespan, strawberry), over `httpx.ASGITransport`.
+
+Also small "given" helpers that put organisation data into a county, written as the county's
+own role (`tenant_connection`), as the service itself would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, insert
+from starlette.applications import Starlette
+
+from domain.org.tables import units
+from domain.people.tables import counselors, pupils
+from tenants.provisioning import County
+from tenants.sessions import Tenant, tenant_connection
+
+
+class GraphQLClient:
+    """`async with GraphQLClient(app) as gql:` runs the app's lifespan around an httpx client."""
+
+    def __init__(self, app: Starlette, *, county: str | None = None) -> None:
+        self.app = app
+        self.county = county
+        self._stack = AsyncExitStack()
+        self.http: httpx.AsyncClient
+
+    async def __aenter__(self) -> GraphQLClient:
+        # ASGITransport does not send lifespan events; run the app's lifespan ourselves.
+        await self._stack.enter_async_context(self.app.router.lifespan_context(self.app))
+        self.http = await self._stack.enter_async_context(
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.app), base_url="http://redscarf.test"
+            )
+        )
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        county: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The whole GraphQL response (`data` and `errors`)."""
+        sent = dict(headers or {})
+        if (code := county or self.county) is not None:
+            sent["X-County"] = code
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """The `data` of a response that must have no errors."""
+        body = await self.execute(query, variables, **kw)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def error_codes(
+        self, query: str, variables: dict[str, Any] | None = None, **kw: Any
+    ) -> list[str]:
+        body = await self.execute(query, variables, **kw)
+        return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+
+
+# --- given: organisation data of a county -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    path: str
+
+
+# Zero-padded, so that ltree (label by label, as text) sorts siblings in creation order.
+_labels = itertools.count(1)
+
+
+def tenant_of(county: County) -> Tenant:
+    return Tenant(county.code, county.name, county.schema_name, county.role_name)
+
+
+def create_unit(
+    engine: Engine,
+    county: County,
+    kind: str,
+    name: str,
+    parent: UnitRef | None = None,
+    **columns: Any,
+) -> UnitRef:
+    """One unit under `parent` (the county root when `kind == "county"`)."""
+    path = "c" if parent is None else f"{parent.path}.{kind[0]}{next(_labels):06d}"
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        pk = conn.execute(
+            insert(units)
+            .values(
+                kind=kind,
+                name=name,
+                path=path,
+                parent_id=parent.id if parent else None,
+                **columns,
+            )
+            .returning(units.c.id)
+        ).scalar_one()
+    return UnitRef(pk, path)
+
+
+def create_pupils(
+    engine: Engine, county: County, squadron: UnitRef, count: int, status: str = "member"
+) -> None:
+    rows: Iterable[dict[str, Any]] = (
+        {
+            "squadron_id": squadron.id,
+            "name": f"队员{i}",
+            "gender": "female" if i % 2 else "male",
+            "grade": 3,
+            "status": status,
+        }
+        for i in range(count)
+    )
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        conn.execute(insert(pupils), list(rows))
+
+
+def create_counselor(engine: Engine, county: County, unit: UnitRef, kind: str = "squadron") -> None:
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        conn.execute(insert(counselors).values(name="辅导员", kind=kind, unit_id=unit.id))
+
+
+def create_units(
+    engine: Engine, county: County, parent: UnitRef, kind: str, names: list[str]
+) -> list[UnitRef]:
+    """Many sibling units in one statement (for paging tests and the leak test)."""
+    labels = [f"{parent.path}.{kind[0]}{next(_labels):06d}" for _ in names]
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        ids = conn.execute(
+            insert(units).returning(units.c.id, sort_by_parameter_order=True),
+            [
+                {"kind": kind, "name": name, "path": path, "parent_id": parent.id}
+                for name, path in zip(names, labels, strict=True)
+            ],
+        ).scalars()
+        return [UnitRef(pk, path) for pk, path in zip(ids, labels, strict=True)]
