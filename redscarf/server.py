@@ -1,0 +1,75 @@
+"""`redscarf serve`: migrate the shared schema, optionally build demo data, run uvicorn."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import uvicorn
+from rich.console import Console
+from sqlalchemy import Engine, func, select
+
+from migrations.runner import Migrator
+from redscarf.app import create_app
+from redscarf.database import libpq_url, make_engine, resolve_database_url
+from redscarf.settings import Settings
+from tenants.registry import TenantStatus, tenants
+
+console = Console(stderr=True)
+
+
+def _county_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(tenants)).scalar_one())
+
+
+def _active_counties(engine: Engine, limit: int = 20) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(tenants.c.code, tenants.c.name)
+            .where(tenants.c.status == TenantStatus.ACTIVE)
+            .order_by(tenants.c.code)
+            .limit(limit)
+        ).all()
+    return [(r.code, r.name) for r in rows]
+
+
+def _worker(settings: Settings) -> AbstractContextManager[Any]:
+    # Imported only for --demo: a plain `serve` leaves jobs to `redscarf worker`.
+    from workers.main import in_process_worker
+
+    return in_process_worker(settings)
+
+
+def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
+    url = resolve_database_url(settings)
+    # Resolve once (the embedded server may have been started just now); the app, the worker
+    # and this function then all talk to the same server without starting it again.
+    settings = settings.model_copy(update={"database_url": libpq_url(url)})
+    engine = make_engine(url, settings, pool_size=1, max_overflow=1)
+    try:
+        with engine.begin() as conn:
+            Migrator().upgrade_shared(conn)
+        if demo and _county_count(engine) == 0:
+            from domain.demo import build_demo
+
+            console.print("还没有县（区），正在生成演示数据…")
+            summary = build_demo(engine, Migrator(), pupils=2000, counties=2, seed=1)
+            console.print(str(summary))
+        counties = _active_counties(engine)
+    finally:
+        engine.dispose()
+
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    console.print(f"GraphQL（浏览器打开即为 GraphiQL）：http://{shown_host}:{port}/graphql")
+    if counties:
+        console.print("请求头 X-County 可用的县（区）代码：")
+        for code, name in counties:
+            console.print(f"  X-County: {code}  {name}")
+    else:
+        console.print(
+            "尚无县（区）：用 `redscarf county create` 开通，或 `redscarf serve --demo`。"
+        )
+
+    with _worker(settings) if demo else nullcontext():
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
