@@ -15,14 +15,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
+from alembic.ddl.base import AlterTable
+from alembic.ddl.impl import DefaultImpl
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from redscarf.database import connected
 from tenants.metadata import SHARED, TENANT, translate_map
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
@@ -93,6 +97,7 @@ class Migrator:
                 version_table=VERSION_TABLE,
                 transactional_ddl=True,
             )
+            _translate_alter_table(env.get_context().impl, conn)
             env.run_migrations()
         return self.head(branch)
 
@@ -121,6 +126,28 @@ class Migrator:
             for schema_name, version in conn.execute(text(union)):
                 versions[schema_name] = version
         return versions
+
+
+def _translate_alter_table(impl: DefaultImpl, conn: Connection) -> None:
+    """Point Alembic's own ALTER TABLE statements at the county's schema too.
+
+    `create_table`, `create_index` and constraints are SQLAlchemy constructs and honour the
+    connection's `schema_translate_map`; Alembic renders `add_column`, `alter_column`,
+    `drop_column` and `rename_table` itself with the literal schema name (`tenant.units`),
+    which does not exist. Rewriting those constructs' schema lets tenant migrations use
+    `schema=TENANT` for every operation alike.
+    """
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    if not translate:
+        return
+    execute = impl._exec
+
+    def _exec(construct: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(construct, AlterTable) and construct.schema in translate:
+            construct.schema = translate[construct.schema]
+        return execute(construct, *args, **kwargs)
+
+    impl._exec = _exec  # type: ignore[method-assign]
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -197,11 +224,12 @@ def upgrade_all(
     migrator = Migrator(extra)
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.begin() as conn:
+        with connected(engine) as conn, conn.begin():
             shared_version = migrator.upgrade_shared(conn)
         head = migrator.head("tenant")
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             versions = migrator.tenant_versions(conn)
+            _sync_registry(conn, [s for s, v in versions.items() if v == head], head)
     finally:
         engine.dispose()
 
@@ -232,6 +260,21 @@ def upgrade_all(
             futures = [pool.submit(_migrate_one, s) for s in behind]
             list(_report_each((f.result() for f in as_completed(futures)), report, on_progress))
     return report
+
+
+def _sync_registry(conn: Connection, at_head: list[str], head: str) -> None:
+    """Counties already at head show it in the registry, without an old migration error.
+
+    (A county can reach head outside `upgrade_all`: a restore, or a fix by hand.)
+    """
+    conn.execute(
+        text(
+            f"UPDATE {SHARED}.tenants SET schema_version = :v, migration_error = NULL,"
+            " updated_at = now() WHERE schema_name = ANY(:s)"
+            " AND (schema_version IS DISTINCT FROM :v OR migration_error IS NOT NULL)"
+        ),
+        {"v": head, "s": at_head},
+    )
 
 
 def _report_each(

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, select
 
-from redscarf.database import make_engine, resolve_database_url
+from redscarf.database import connected, make_engine, resolve_database_url
 from redscarf.errors import RedscarfError
 from redscarf.settings import get_settings
 
@@ -59,6 +59,8 @@ def engine() -> Iterator[Engine]:
     settings = get_settings()
     eng = make_engine(resolve_database_url(settings), settings, pool_size=2)
     try:
+        with connected(eng):  # an unreachable server is the operator's error, not a traceback
+            pass
         yield eng
     finally:
         eng.dispose()

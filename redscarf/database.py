@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from redscarf.errors import DatabaseUnavailable
@@ -66,6 +69,17 @@ def connect(url: str | URL, *, autocommit: bool = False) -> psycopg.Connection:
         return psycopg.connect(libpq_url(url), autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(detail=str(exc).strip()) from exc
+
+
+@contextmanager
+def connected(engine: Engine) -> Iterator[Connection]:
+    """A connection of `engine`, or `DatabaseUnavailable` when the server cannot be reached."""
+    try:
+        conn = engine.connect()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(detail=str(exc.orig or exc).strip()) from exc
+    with conn:
+        yield conn
 
 
 def resolve_database_url(settings: Settings) -> URL:
