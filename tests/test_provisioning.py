@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from migrations.runner import Migrator
 from redscarf.errors import RedscarfError
 from tenants.provisioning import create_county, create_prefecture
+from tenants.roles import county_role
 from tests.conftest import new_county_code
 
 
@@ -128,7 +129,8 @@ def test_a_failure_midway_leaves_no_half_created_county(
         )
         assert (
             conn.execute(
-                text("SELECT count(*) FROM pg_roles WHERE rolname LIKE :r"), {"r": f"%_c{code}"}
+                text("SELECT count(*) FROM pg_roles WHERE rolname = :r"),
+                {"r": county_role(conn.engine.url.database or "", code)},
             ).scalar()
             == 0
         )
