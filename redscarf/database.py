@@ -60,6 +60,8 @@ def libpq_url(url: URL | str) -> str:
 def ensure_database(server_url: str, name: str) -> None:
     """Create database `name` on the server if it does not exist yet."""
     with connect(server_url, autocommit=True) as conn:
+        # Two processes starting at once (the service and a worker) must not both create it.
+        conn.execute("SELECT pg_advisory_lock(hashtext('redscarf.create_database'))")
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
