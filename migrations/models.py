@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import domain.accounts.tables
+import domain.audit.tables
 import domain.badges.tables
 import domain.org.tables
 import domain.people.tables
@@ -11,6 +13,8 @@ import workers.jobs
 from tenants.metadata import shared_metadata, tenant_metadata
 
 MODULES = (
+    domain.accounts.tables,
+    domain.audit.tables,
     domain.badges.tables,
     domain.org.tables,
     domain.people.tables,

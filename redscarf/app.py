@@ -22,9 +22,12 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from authz.enforcer import authorizer
 from migrations.runner import Migrator
+from redscarf.authentication import Authenticator
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
 from redscarf.errors import DatabaseUnavailable, RedscarfError
+from redscarf.keys import load_keys
 from redscarf.settings import Settings
 from schema import schema
 from schema.context import Context, Services
@@ -90,8 +93,9 @@ def create_app(settings: Settings, *, async_engine: AsyncEngine | None = None) -
             engine = make_async_engine(url, settings)
         else:
             engine = async_engine
-        sync_engine = make_engine(engine.url, settings, pool_size=1, max_overflow=2)
+        sync_engine = make_engine(engine.url, settings)
         migrator = await anyio.to_thread.run_sync(Migrator)
+        keys = await anyio.to_thread.run_sync(load_keys, settings)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -100,6 +104,9 @@ def create_app(settings: Settings, *, async_engine: AsyncEngine | None = None) -
             migrator=migrator,
             shared_head=migrator.head("shared"),
             provisioning_lock=anyio.Lock(),
+            keys=keys,
+            authenticator=Authenticator(settings, keys, engine),
+            authorizer=authorizer(),
         )
         try:
             yield

@@ -10,10 +10,21 @@ from __future__ import annotations
 class RedscarfError(Exception):
     code: str = "INTERNAL_ERROR"
     message: str = "服务内部错误"
+    keeps_changes: bool = False
+    """True when the transaction that raised it must still commit (a failed login counts)."""
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, **details: object):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        keeps_changes: bool | None = None,
+        **details: object,
+    ):
         self.message = message or type(self).message
         self.code = code or type(self).code
+        if keeps_changes is not None:
+            self.keeps_changes = keeps_changes
         self.details = details
         super().__init__(f"{self.code}: {self.message}")
 

@@ -46,6 +46,36 @@ class Settings(BaseSettings):
     migration_processes: int = 0
     """Worker processes for `db upgrade`; 0 means one per core."""
 
+    # --- secrets: unset means generated once into `data_dir/secrets.json` (development) ----
+    secret_key: str | None = None
+    """Signs access tokens (HS256). At least 32 characters."""
+
+    data_keys: str | None = None
+    """Keys that encrypt personal fields: `id:base64(32 bytes)`, comma-separated. The first
+    encrypts; all decrypt, so a key is rotated by putting a new one first."""
+
+    hash_key: str | None = None
+    """Key of the keyed hashes that find encrypted fields (phone, ID number): base64, 32 bytes.
+    Changing it makes every stored hash unfindable; it is not rotated with `data_keys`."""
+
+    # --- accounts and sessions --------------------------------------------------------------
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    idle_timeout_minutes: int = 30
+    """A session unused this long ends (等保: timeout of idle sessions)."""
+    lockout_threshold: int = 5
+    """Failed logins in a row that lock an account."""
+    lockout_minutes: int = 15
+    login_code_sender: str = "log"
+    """How one-time login codes reach guardians: `log` writes them to the log (development)."""
+    audit_retention_days: int = Field(default=180, ge=180)
+    """Days the audit log is kept at least (网络安全法: six months)."""
+
+    oidc_issuer: str | None = None
+    """Issuer of an external OpenID Connect provider whose tokens are accepted."""
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:

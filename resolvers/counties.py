@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from functools import partial
 from typing import Annotated
 
@@ -11,13 +10,14 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from authz.principal import Principal, Scope
+from domain.audit.service import record_shared
 from redscarf.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
     RedscarfError,
-    Unauthenticated,
 )
 from schema.context import Context
 from schema.counties import County, CreateCountyInput, CreateCountyPayload, UserError
@@ -37,6 +37,7 @@ _FIELD_OF_CODE = {
 
 
 async def county(info: Info[Context, None]) -> County:
+    await info.context.require("county", "read")
     tenant = await info.context.tenant()
     # The registry is read as the service itself: county roles have no grant on it.
     async with info.context.services.engine.connect() as conn:
@@ -55,19 +56,13 @@ async def county(info: Info[Context, None]) -> County:
     )
 
 
-def require_operator(context: Context) -> None:
-    """Until accounts land (issue 3), onboarding needs the operator's bearer token."""
-    token = context.services.settings.operator_token
-    if not token:
-        raise Forbidden("本服务未配置运维令牌（REDSCARF_OPERATOR_TOKEN），不能通过接口开通县（区）")
-    header = context.request.headers.get("authorization")
-    if not header:
-        raise Unauthenticated("请在 Authorization 请求头中提供运维令牌：Bearer <令牌>")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
-        raise Forbidden("运维令牌不正确")
+async def require_onboarding(context: Context, code: str) -> Principal:
+    """The operator, or a province admin for a county of that province (the same policy)."""
+    principal = await context.user()
+    scopes = [Scope(g.role, g.scope) for g in principal.grants if g.county_code is None]
+    if not context.services.authorizer.allowed(scopes, "county", "create", code):
+        raise Forbidden("只有该省的省级管理员或平台运维可以开通县（区）")
+    return principal
 
 
 def _field_errors(data: CreateCountyInput) -> list[UserError]:
@@ -92,9 +87,9 @@ async def create_county(
         CreateCountyInput, strawberry.argument(description="县（区）的代码、名称和所属省、市。")
     ],
 ) -> CreateCountyPayload:
-    require_operator(info.context)
     if errors := _field_errors(input):
         return CreateCountyPayload(county=None, created=False, user_errors=errors)
+    principal = await require_onboarding(info.context, input.code)
     services = info.context.services
     try:
         # Alembic is synchronous and not thread-safe: one onboarding at a time, off the loop.
@@ -115,6 +110,18 @@ async def create_county(
         return CreateCountyPayload(county=None, created=False, user_errors=[error])
     c = result.county
     services.directory.forget(c.code)  # a cached "no such county" must not outlive onboarding
+    if result.created:
+        await info.context.in_shared_transaction(
+            lambda conn: record_shared(
+                conn,
+                principal,
+                "createCounty",
+                "County",
+                c.code,
+                county_code=c.code,
+                details={"name": c.name},
+            )
+        )
     return CreateCountyPayload(
         county=County(
             code=c.code,

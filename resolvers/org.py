@@ -19,6 +19,8 @@ from sqlalchemy import ColumnElement, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from authz.enforcer import ListScope
+from authz.sql import scope_predicate
 from domain.org.tables import UnitKind, units
 from domain.people.tables import PupilStatus, counselors, pupils
 from domain.types import LTree
@@ -72,8 +74,10 @@ def _under(unit_id: int) -> ColumnElement[bool]:
     )
 
 
-def _filtered(stmt: Select[Any], kind: UnitKind | None, under: int | None) -> Select[Any]:
-    stmt = stmt.where(units.c.archived_at.is_(None))
+def _filtered(
+    stmt: Select[Any], kind: UnitKind | None, under: int | None, scope: ListScope
+) -> Select[Any]:
+    stmt = stmt.where(units.c.archived_at.is_(None), scope_predicate(scope, units.c.path))
     if kind is not None:
         stmt = stmt.where(units.c.kind == kind.value)
     if under is not None:
@@ -88,17 +92,20 @@ async def units_page(
     after_path: str | None,
     kind: UnitKind | None,
     under: int | None,
+    scope: ListScope,
 ) -> tuple[list[UnitRecord], bool]:
     """One page of units in tree order (by path), keyset-paginated; and whether more follow."""
-    stmt = _filtered(select(*_UNIT_COLUMNS), kind, under)
+    stmt = _filtered(select(*_UNIT_COLUMNS), kind, under, scope)
     if after_path is not None:
         stmt = stmt.where(units.c.path > cast(after_path, LTree))
     rows = (await session.execute(stmt.order_by(units.c.path).limit(first + 1))).all()
     return [_record(r) for r in rows[:first]], len(rows) > first
 
 
-async def count_units(session: AsyncSession, *, kind: UnitKind | None, under: int | None) -> int:
-    stmt = _filtered(select(func.count()).select_from(units), kind, under)
+async def count_units(
+    session: AsyncSession, *, kind: UnitKind | None, under: int | None, scope: ListScope
+) -> int:
+    stmt = _filtered(select(func.count()).select_from(units), kind, under, scope)
     return int((await session.execute(stmt)).scalar_one())
 
 

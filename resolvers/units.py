@@ -8,10 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from domain.org.tables import UnitKind as DomainUnitKind
-from redscarf.errors import InvalidInput
+from redscarf.errors import InvalidInput, NotFound
 from resolvers.org import count_units, units_page
 from schema.context import Context
-from schema.ids import decode_cursor, decode_global_id, decode_id_of, encode_cursor
+from schema.ids import decode_cursor, decode_global_id, encode_cursor
 from schema.node import Node, PageInfo
 from schema.org import Unit, UnitConnection, UnitEdge, UnitKind
 
@@ -37,16 +37,28 @@ async def units(
         raise InvalidInput("first 不能为负数", code="INVALID_PAGE_SIZE")
     first = min(first, MAX_PAGE)
     after_path = decode_cursor(after) if after is not None else None
-    under_id = decode_id_of("Unit", under) if under is not None else None
+    context = info.context
+    scope = await context.list_scope("unit", "read")
+    under_id = await context.own_id("Unit", under) if under is not None else None
+    if under is not None and under_id is None:
+        raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
     domain_kind = DomainUnitKind(kind.value) if kind is not None else None
-    async with info.context.session() as session:
+    async with context.session() as session:
         records, has_next = await units_page(
-            session, first=first, after_path=after_path, kind=domain_kind, under=under_id
+            session,
+            first=first,
+            after_path=after_path,
+            kind=domain_kind,
+            under=under_id,
+            scope=scope,
         )
-        total = await count_units(session, kind=domain_kind, under=under_id)
+        total = await count_units(session, kind=domain_kind, under=under_id, scope=scope)
+    county = (await context.tenant()).code
     # Later `parent` lookups of these units' children hit the cache instead of the database.
     info.context.org.unit.prime_many({r.id: r for r in records})
-    edges = [UnitEdge(cursor=encode_cursor(r.path), node=Unit.from_record(r)) for r in records]
+    edges = [
+        UnitEdge(cursor=encode_cursor(r.path), node=Unit.from_record(r, county)) for r in records
+    ]
     return UnitConnection(
         edges=edges,
         page_info=PageInfo(
@@ -59,20 +71,33 @@ async def units(
     )
 
 
+async def _visible_unit(context: Context, pk: int | None) -> Unit | None:
+    """A unit the caller may read, or None: a unit out of reach looks like a missing one."""
+    if pk is None:
+        return None
+    record = await context.org.unit.load(pk)
+    if record is None or not await context.may("unit", "read", record.path):
+        return None
+    return Unit.from_record(record, (await context.tenant()).code)
+
+
 async def unit(
     info: Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="单位的全局 ID。")],
 ) -> Unit | None:
-    record = await info.context.org.unit.load(decode_id_of("Unit", id))
-    return Unit.from_record(record) if record else None
+    return await _visible_unit(info.context, await info.context.own_id("Unit", id))
 
 
 async def node(
     info: Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="任意对象的全局 ID。")],
 ) -> Node | None:
-    type_name, pk = decode_global_id(id)
+    """The same checks as each type's own field: `node(id:)` is no way around them."""
+    type_name = decode_global_id(id)[0]
     if type_name == "Unit":
-        record = await info.context.org.unit.load(pk)
-        return Unit.from_record(record) if record else None
+        return await unit(info, id)
+    if type_name == "Pupil":
+        from resolvers.pupils import pupil
+
+        return await pupil(info, id)
     return None

@@ -12,12 +12,27 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.printer import print_schema
 
+from resolvers import accounts
 from resolvers import counties as county_resolvers
+from resolvers import pupils as pupil_resolvers
 from resolvers import units as unit_resolvers
+from schema.accounts import (
+    AcceptInvitationPayload,
+    ApiKey,
+    AuditEntry,
+    CreateApiKeyPayload,
+    CreateInvitationPayload,
+    OkPayload,
+    RoleAssignment,
+    SignInPayload,
+    TotpSetupPayload,
+    Viewer,
+)
 from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.node import Node
 from schema.org import Unit, UnitConnection
+from schema.pupils import Pupil, PupilConnection
 
 # units → edges → node → children → children → children → pupilCount is depth 7; leave room.
 MAX_DEPTH = 12
@@ -25,7 +40,9 @@ MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
 
-@strawberry.type(description="查询。除另有说明外，都在请求头 X-County 指明的县（区）内进行。")
+@strawberry.type(
+    description="查询。县（区）内的查询在调用者所属的县进行；可访问多个县的调用者用请求头 X-County 指明。"
+)
 class Query:
     county: County = strawberry.field(
         resolver=county_resolvers.county, description="当前县（区）及其概况。"
@@ -38,7 +55,27 @@ class Query:
         resolver=unit_resolvers.unit, description="按全局 ID 取一个单位。"
     )
     node: Node | None = strawberry.field(
-        resolver=unit_resolvers.node, description="按全局 ID 取任意对象（Relay）。"
+        resolver=unit_resolvers.node,
+        description="按全局 ID 取任意对象（Relay）；与各类型自己的查询做同样的权限检查。",
+    )
+    pupils: PupilConnection = strawberry.field(
+        resolver=pupil_resolvers.pupils,
+        description="队员名册：只含调用者有权看到的队员（中队辅导员只看本中队，家长只看已绑定的孩子）。",
+    )
+    pupil: Pupil | None = strawberry.field(
+        resolver=pupil_resolvers.pupil, description="按全局 ID 取一名队员；无权查看时为空。"
+    )
+    me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
+    role_assignments: list[RoleAssignment] = strawberry.field(
+        resolver=accounts.role_assignments_in_county,
+        description="本县（区）内调用者管辖范围里的角色授权（县级管理员、大队辅导员）。",
+    )
+    api_keys: list[ApiKey] = strawberry.field(
+        resolver=accounts.api_keys_of_county, description="本县（区）的应用密钥（县级管理员）。"
+    )
+    audit_log: list[AuditEntry] = strawberry.field(
+        resolver=accounts.audit_entries,
+        description="本县（区）的审计日志，最新的在前（县级管理员）。",
     )
 
 
@@ -48,15 +85,60 @@ class Mutation:
         resolver=county_resolvers.create_county,
         description=(
             "开通一个县（区）租户：建 schema、建角色、迁移、预置全国奖章体系；信息相同的重复调用无副作用。"
-            "目前仅平台运维可用（Authorization: Bearer <运维令牌>）。"
+            "本省的省级管理员或平台运维可用。"
         ),
+    )
+    sign_in: SignInPayload = strawberry.field(
+        resolver=accounts.sign_in,
+        description="用户名和密码登录；连续失败 5 次锁定 15 分钟。管理员还需 verifyTotp。",
+    )
+    setup_totp: TotpSetupPayload = strawberry.field(
+        resolver=accounts.setup_totp, description="管理员首次登录：生成动态口令密钥。"
+    )
+    verify_totp: SignInPayload = strawberry.field(
+        resolver=accounts.verify_totp, description="管理员登录第二步：输入动态口令。"
+    )
+    refresh_session: SignInPayload = strawberry.field(
+        resolver=accounts.refresh_session,
+        description="用刷新令牌换新的令牌（旧的随即失效；重复使用旧令牌会结束整个会话）。",
+    )
+    request_login_code: OkPayload = strawberry.field(
+        resolver=accounts.request_login_code,
+        description="家长：向手机号发送登录验证码（每分钟一次）。",
+    )
+    sign_in_with_code: SignInPayload = strawberry.field(
+        resolver=accounts.sign_in_with_code,
+        description="家长：用手机验证码登录，首次登录即注册。",
+    )
+    sign_out: OkPayload = strawberry.field(
+        resolver=accounts.sign_out, description="退出登录：结束当前会话。"
+    )
+    change_password: OkPayload = strawberry.field(
+        resolver=accounts.change_password, description="修改密码；其他会话随之结束。"
+    )
+    create_invitation: CreateInvitationPayload = strawberry.field(
+        resolver=accounts.create_invitation,
+        description="邀请某人担任角色（省级邀请县级管理员，县级邀请乡镇管理员和辅导员，大队辅导员邀请中队辅导员）。",
+    )
+    accept_invitation: AcceptInvitationPayload = strawberry.field(
+        resolver=accounts.accept_invitation, description="接受邀请。"
+    )
+    revoke_role: OkPayload = strawberry.field(
+        resolver=accounts.revoke_role, description="撤销一项角色授权，立即生效。"
+    )
+    create_api_key: CreateApiKeyPayload = strawberry.field(
+        resolver=accounts.create_api_key,
+        description="为本县（区）自己的应用创建密钥（县级管理员）；密钥只显示一次。",
+    )
+    revoke_api_key: OkPayload = strawberry.field(
+        resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
 
 
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit],
+    types=[Unit, Pupil],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

@@ -1,29 +1,45 @@
-"""What every resolver receives: the request, the app's services, the county and the loaders.
+"""What every resolver receives: the request, the app's services, the caller, the county and
+the loaders.
 
 A new `Context` (and with it new DataLoaders, whose caches live one request) is made per
 request. There is no shared `AsyncSession` on it: graphql-core resolves sibling fields
 concurrently, so each resolver or loader batch opens its own short county transaction with
 `session()`.
+
+Authorization goes through three methods, all answered by the one Casbin policy:
+`require(res, act, target=...)` for one object, `may(...)` when a field should be hidden
+rather than fail, and `list_scope(res, act)` for the WHERE clause of a list.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import anyio
-from sqlalchemy import Engine
+import anyio.to_thread
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
+from authz.enforcer import Authorizer, ListScope
+from authz.principal import Principal, Scope
+from domain.audit.service import county_entries
 from migrations.runner import Migrator
+from redscarf.authentication import Authenticator
+from redscarf.errors import Forbidden, RedscarfError, Unauthenticated
+from redscarf.keys import Keys
 from redscarf.settings import Settings
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
+from schema.ids import decode_global_id
 from tenants.routing import CountyRoute, county_route, resolve_tenant
 from tenants.sessions import Tenant, TenantDirectory, tenant_session
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,10 +50,14 @@ class Services:
     engine: AsyncEngine
     directory: TenantDirectory
     sync_engine: Engine
-    """For work that runs in a worker thread (provisioning runs Alembic, which is sync)."""
+    """For work that runs in a worker thread (provisioning runs Alembic, which is sync;
+    password hashing is CPU-bound)."""
     migrator: Migrator
     shared_head: str
     provisioning_lock: anyio.Lock
+    keys: Keys
+    authenticator: Authenticator
+    authorizer: Authorizer
 
 
 @dataclass
@@ -47,7 +67,11 @@ class Context:
     services: Services
     org: OrgLoaders = field(init=False)
     county_stats: DataLoader[str, CountyStats] = field(init=False)
+    reveals: DataLoader[tuple[str, int, str], bool] = field(init=False)
+    """Audit entries of unmasked reads: one INSERT for all a response reveals."""
     _tenant: Tenant | None = field(default=None, init=False)
+    _principal: Principal | None = field(default=None, init=False)
+    _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.org = make_org_loaders(self.session)
@@ -61,11 +85,80 @@ class Context:
 
         self.county_stats = DataLoader(load_fn=stats)
 
+        async def reveal(keys: list[tuple[str, int, str]]) -> list[bool]:
+            principal = await self.principal()
+            objects = [{"object_type": t, "object_id": i, "fields": [f]} for t, i, f in keys]
+            async with self.session() as session:
+                await session.execute(county_entries(principal, "reveal", objects))
+            return [True] * len(keys)
+
+        self.reveals = DataLoader(load_fn=reveal)
+
+    # --- who and where -----------------------------------------------------------------------
+
+    async def principal(self) -> Principal:
+        """The caller (anonymous when no credentials were sent), authenticated once."""
+        # Checked before the lock as well: taking an anyio lock yields to the event loop, and
+        # a yield between sibling fields' loads would split their DataLoader batches.
+        if self._principal is not None:
+            return self._principal
+        async with self._lock:  # sibling fields ask at once: authenticate only once
+            if self._principal is None:
+                client = self.request.client.host if self.request.client else None
+                self._principal = await self.services.authenticator.authenticate(
+                    self.request.headers, client
+                )
+        return self._principal
+
+    async def user(self) -> Principal:
+        """The caller, who must be signed in."""
+        principal = await self.principal()
+        if not principal.authenticated:
+            raise Unauthenticated()
+        return principal
+
     async def tenant(self) -> Tenant:
         """The county this request is routed to (see `tenants.routing`), looked up once."""
         if self._tenant is None:
-            self._tenant = await resolve_tenant(county_route(self.request), self.services.directory)
+            self._tenant = await resolve_tenant(
+                county_route(self.request), self.services.directory, await self.principal()
+            )
         return self._tenant
+
+    async def county(self, code: str) -> Tenant:
+        """A county named by code (the routed one, or another the caller reaches); the
+        directory caches lookups, so asking again costs no query."""
+        return await resolve_tenant(
+            CountyRoute(code=code), self.services.directory, await self.principal()
+        )
+
+    async def scopes(self, county: Tenant | None = None) -> tuple[Scope, ...]:
+        """The caller's roles inside the routed county (or `county`)."""
+        tenant = county or await self.tenant()
+        principal = await self.principal()
+        return principal.scopes_in(tenant.code, tenant.province_code, tenant.prefecture_code)
+
+    async def may(
+        self, res: str, act: str, target: str = "", rels: str = "", *, county: Tenant | None = None
+    ) -> bool:
+        return self.services.authorizer.allowed(await self.scopes(county), res, act, target, rels)
+
+    async def require(self, res: str, act: str, target: str = "", rels: str = "") -> None:
+        if not await self.may(res, act, target, rels):
+            raise Forbidden()
+
+    async def list_scope(self, res: str, act: str) -> ListScope:
+        return self.services.authorizer.list_scope(await self.scopes(), res, act)
+
+    async def own_id(self, type_name: str, global_id: str) -> int | None:
+        """The row id of a global ID naming an object of `type_name` in the routed county;
+        None for an object of another county (which must look exactly like a missing one)."""
+        found_type, county, pk = decode_global_id(global_id)
+        if found_type != type_name or county != (await self.tenant()).code:
+            return None
+        return pk
+
+    # --- database ----------------------------------------------------------------------------
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -76,10 +169,30 @@ class Context:
 
     @asynccontextmanager
     async def county_session(self, code: str) -> AsyncIterator[AsyncSession]:
-        """A transaction of a county named by code (the routed one or, for operators, another)."""
-        if county_route(self.request).code == code:
-            tenant = await self.tenant()
-        else:
-            tenant = await resolve_tenant(CountyRoute(code=code), self.services.directory)
-        async with tenant_session(self.services.engine, tenant) as session:
+        """A short transaction of a county named by code, which the caller must reach."""
+        async with tenant_session(self.services.engine, await self.county(code)) as session:
             yield session
+
+    async def in_shared_transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in a transaction of the shared schema, in a worker thread
+        (account work hashes passwords: CPU that must not hold up the event loop).
+
+        An error with `keeps_changes` (a failed sign-in) still commits what was recorded.
+        """
+
+        def run() -> T:
+            with self.services.sync_engine.connect() as conn:
+                try:
+                    result = work(conn)
+                except RedscarfError as exc:
+                    if exc.keeps_changes:
+                        conn.commit()
+                    raise
+                conn.commit()
+                return result
+
+        return await anyio.to_thread.run_sync(run)
+
+    @property
+    def client(self) -> str:
+        return self.request.headers.get("user-agent", "")[:200]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from authz.principal import COUNTY_ROOT
+from redscarf.errors import Forbidden
 from schema.context import Context
 from schema.org import UnitKind
 
@@ -26,15 +28,26 @@ class County:
 
     @strawberry.field(description="各层级的单位数（每个层级一项，没有的为 0）。")
     async def unit_counts(self, info: Info[Context, None]) -> list[UnitKindCount]:
+        county = await info.context.county(self.code)
+        if not await info.context.may("unit", "read", COUNTY_ROOT, county=county):
+            raise Forbidden()
         stats = await info.context.county_stats.load(self.code)
         return [UnitKindCount(kind=k, count=stats.units_by_kind.get(k.value, 0)) for k in UnitKind]
 
-    @strawberry.field(description="全县在册队员人数（含预备队员，不含已离队、已入团、已转出）。")
-    async def pupil_count(self, info: Info[Context, None]) -> int:
+    @strawberry.field(
+        description="全县在册队员人数（含预备队员，不含已离队、已入团、已转出）；无权查看全县统计时为空。"
+    )
+    async def pupil_count(self, info: Info[Context, None]) -> int | None:
+        county = await info.context.county(self.code)
+        if not await info.context.may("statistics", "read", COUNTY_ROOT, county=county):
+            return None
         return (await info.context.county_stats.load(self.code)).pupils
 
-    @strawberry.field(description="全县辅导员人数。")
-    async def counselor_count(self, info: Info[Context, None]) -> int:
+    @strawberry.field(description="全县辅导员人数；无权查看全县统计时为空。")
+    async def counselor_count(self, info: Info[Context, None]) -> int | None:
+        county = await info.context.county(self.code)
+        if not await info.context.may("statistics", "read", COUNTY_ROOT, county=county):
+            return None
         return (await info.context.county_stats.load(self.code)).counselors
 
 

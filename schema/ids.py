@@ -30,25 +30,18 @@ def _b64decode(value: str) -> str:
         raise ValueError(value) from exc
 
 
-def encode_global_id(type_name: str, pk: int) -> str:
-    """Relay-style global ID: base64 of `Type:pk`."""
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode("ascii")
+def encode_global_id(type_name: str, county_code: str, pk: int) -> str:
+    """Relay-style global ID: base64 of `Type:county:pk`. The county is part of the ID, so an
+    object of one county can never be taken for another county's object of the same key."""
+    return base64.b64encode(f"{type_name}:{county_code}:{pk}".encode()).decode("ascii")
 
 
-def decode_global_id(value: str) -> tuple[str, int]:
+def decode_global_id(value: str) -> tuple[str, str, int]:
     try:
-        type_name, _, pk = _b64decode(value).partition(":")
-        return type_name, int(pk)
+        type_name, county, pk = _b64decode(value).split(":")
+        return type_name, county, int(pk)
     except ValueError:
         raise InvalidId(f"无法识别的 ID：{value!r}") from None
-
-
-def decode_id_of(type_name: str, value: str) -> int:
-    """The database key of a global ID that must name an object of `type_name`."""
-    found, pk = decode_global_id(value)
-    if found != type_name:
-        raise InvalidId(f"ID {value!r} 不是 {type_name} 的 ID")
-    return pk
 
 
 def encode_cursor(path: str) -> str:
@@ -64,3 +57,21 @@ def decode_cursor(cursor: str) -> str:
     if not text.startswith(_CURSOR_PREFIX) or not _LTREE.match(path):
         raise InvalidCursor()
     return path
+
+
+_KEY_PREFIX = "key:"
+
+
+def encode_key_cursor(key: int) -> str:
+    """Cursor of a list ordered by a row key."""
+    return base64.b64encode(f"{_KEY_PREFIX}{key}".encode()).decode("ascii")
+
+
+def decode_key_cursor(cursor: str) -> int:
+    try:
+        text = _b64decode(cursor)
+        if not text.startswith(_KEY_PREFIX):
+            raise ValueError(text)
+        return int(text.removeprefix(_KEY_PREFIX))
+    except ValueError:
+        raise InvalidCursor() from None

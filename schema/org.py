@@ -41,6 +41,7 @@ class SchoolKind(enum.Enum):
 class Unit(Node):
     row_id: strawberry.Private[int]
     parent_id: strawberry.Private[int | None]
+    county: strawberry.Private[str]
     name: str = strawberry.field(description="名称。")
     kind: UnitKind = strawberry.field(description="层级。")
     area: Area | None = strawberry.field(description="城乡属性（未填写时为空）。")
@@ -54,11 +55,12 @@ class Unit(Node):
     )
 
     @classmethod
-    def from_record(cls, r: UnitRecord) -> Unit:
+    def from_record(cls, r: UnitRecord, county: str) -> Unit:
         return cls(
-            id=strawberry.ID(encode_global_id("Unit", r.id)),
+            id=strawberry.ID(encode_global_id("Unit", county, r.id)),
             row_id=r.id,
             parent_id=r.parent_id,
+            county=county,
             name=r.name,
             kind=UnitKind(r.kind),
             area=Area(r.area) if r.area else None,
@@ -73,20 +75,30 @@ class Unit(Node):
         if self.parent_id is None:
             return None
         record = await info.context.org.unit.load(self.parent_id)
-        return Unit.from_record(record) if record else None
+        return Unit.from_record(record, self.county) if record else None
 
     @strawberry.field(description="直接下级单位（不含已撤销的），按路径排序。")
     async def children(self, info: Info[Context, None]) -> list[Unit]:
-        return [Unit.from_record(r) for r in await info.context.org.children.load(self.row_id)]
+        return [
+            Unit.from_record(r, self.county)
+            for r in await info.context.org.children.load(self.row_id)
+        ]
 
     @strawberry.field(
-        description="本单位及其所有下级单位中的在册队员人数（含预备队员，不含已离队、已入团、已转出）。"
+        description="本单位及其所有下级单位中的在册队员人数（含预备队员，不含已离队、已入团、已转出）；"
+        "无权查看该单位统计时为空。"
     )
-    async def pupil_count(self, info: Info[Context, None]) -> int:
+    async def pupil_count(self, info: Info[Context, None]) -> int | None:
+        if not await info.context.may("statistics", "read", self.path):
+            return None
         return await info.context.org.pupil_count.load(self.row_id)
 
-    @strawberry.field(description="本单位及其所有下级单位中的辅导员人数。")
-    async def counselor_count(self, info: Info[Context, None]) -> int:
+    @strawberry.field(
+        description="本单位及其所有下级单位中的辅导员人数；无权查看该单位统计时为空。"
+    )
+    async def counselor_count(self, info: Info[Context, None]) -> int | None:
+        if not await info.context.may("statistics", "read", self.path):
+            return None
         return await info.context.org.counselor_count.load(self.row_id)
 
 

@@ -33,6 +33,8 @@ from tenants.metadata import translate_map
 from tenants.registry import TenantStatus, prefectures, tenants
 from tenants.roles import county_role, tenant_group_role
 
+APPEND_ONLY_TABLES = ("audit_log",)
+
 
 class CountyExists(Conflict):
     code = "COUNTY_EXISTS_WITH_OTHER_DETAILS"
@@ -228,6 +230,15 @@ def _grant_county_role(conn: Connection, schema: str, role: str) -> None:
         f' GRANT USAGE, SELECT ON SEQUENCES TO "{role}"',
     ):
         conn.execute(text(statement))
+    # Append-only tables keep no UPDATE or DELETE grant (a restore runs this after the tables
+    # exist; a new county gets the same from the migration that creates them).
+    for table in APPEND_ONLY_TABLES:
+        if conn.execute(
+            text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f'"{schema}".{table}'}
+        ).scalar_one():
+            conn.execute(
+                text(f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".{table} FROM "{role}"')
+            )
 
 
 def set_archived(engine: Engine, code: str, archived: bool) -> County:

@@ -1,24 +1,20 @@
 """Which county a request is for: the tenant routing rule.
 
-The rule, today and after accounts land:
-
-* **Now (before issue 3, no accounts).** The county is named by the `X-County` request header,
-  the county's 6-digit administrative code (GB/T 2260, e.g. `469034`). A request without the
-  header may still use operations that belong to no county (`createCounty` with the operator
-  token); any field that needs a county then fails with `COUNTY_REQUIRED`.
-* **With accounts and tokens (issue 3).** The county comes from the access token: a county
-  user's token names exactly one county, and the header is ignored (or must agree). A user
-  whose role reaches several counties (a prefecture or province user, a county app of several
-  counties) sends `X-County` to *choose among the counties the token allows*; a header naming
-  any other county is refused exactly as an unknown county is, so that probing codes tells
-  nothing about which counties exist.
+* The county comes from the caller's credentials. A user or county app whose roles are all in
+  one county needs to say nothing: that county is used.
+* A caller who reaches several counties (a province or prefecture admin, the operator, a user
+  with roles in two counties) names one with the `X-County` request header: the county's
+  6-digit administrative code (GB/T 2260, e.g. `469034`). Without it, a field that needs a
+  county fails with `COUNTY_REQUIRED`.
+* A header naming a county the caller does not reach is refused exactly as an unknown county
+  is (`COUNTY_NOT_FOUND`), so probing codes tells nothing about which counties exist; only a
+  caller who reaches an archived county learns that it is archived (`COUNTY_UNAVAILABLE`).
+* Anonymous callers reach no county (`UNAUTHENTICATED`).
 
 The middleware only reads and checks the header's shape and records the route on the ASGI
 scope (`scope["state"]["county_route"]`, i.e. `request.state.county_route`); the registry is
 consulted lazily by `resolve_tenant`, when a field actually needs the county, so requests that
-need no county (health checks, onboarding) cost no lookup. Failures are `RedscarfError`s with
-stable codes and Chinese messages: `INVALID_ADMIN_CODE` for a malformed code,
-`COUNTY_NOT_FOUND` for an unknown one, `COUNTY_UNAVAILABLE` for an archived one.
+need no county (health checks, sign-in, onboarding) cost no lookup.
 """
 
 from __future__ import annotations
@@ -30,16 +26,17 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from redscarf.errors import DatabaseUnavailable, InvalidInput, RedscarfError
+from authz.principal import Principal
+from redscarf.errors import DatabaseUnavailable, InvalidInput, RedscarfError, Unauthenticated
 from tenants.codes import validate_county_code
-from tenants.sessions import Tenant, TenantDirectory
+from tenants.sessions import Tenant, TenantDirectory, UnknownCounty, active
 
 COUNTY_HEADER = "x-county"
 
 
 class CountyRequired(InvalidInput):
     code = "COUNTY_REQUIRED"
-    message = "请在请求头 X-County 中填写县（区）的 6 位行政区划代码"
+    message = "您可访问多个县（区），请在请求头 X-County 中填写县（区）的 6 位行政区划代码"
 
 
 @dataclass(frozen=True)
@@ -81,13 +78,25 @@ def county_route(conn: HTTPConnection) -> CountyRoute:
     return route if isinstance(route, CountyRoute) else CountyRoute()
 
 
-async def resolve_tenant(route: CountyRoute, directory: TenantDirectory) -> Tenant:
-    """The active county of a route, or the error that explains why there is none."""
+async def resolve_tenant(
+    route: CountyRoute, directory: TenantDirectory, principal: Principal
+) -> Tenant:
+    """The active county of a route for this caller, or the error that explains why not."""
     if route.error is not None:
         raise route.error
-    if route.code is None:
-        raise CountyRequired()
+    if not principal.authenticated:
+        raise Unauthenticated()
+    code = route.code
+    if code is None:
+        if len(principal.counties) != 1 or any(g.county_code is None for g in principal.grants):
+            raise CountyRequired()
+        code = principal.counties[0]
     try:
-        return await directory.get(route.code)
+        tenant, status = await directory.lookup(code)
     except DBAPIError as exc:
         raise DatabaseUnavailable(detail=str(exc.orig or exc)) from exc
+    if tenant is None or not principal.scopes_in(
+        tenant.code, tenant.province_code, tenant.prefecture_code
+    ):
+        raise UnknownCounty(f"没有行政区划代码为 {code} 的县（区）")
+    return active(tenant, status, code)

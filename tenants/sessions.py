@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -40,6 +41,8 @@ class Tenant:
     name: str
     schema_name: str
     role_name: str
+    province_code: str = ""
+    prefecture_code: str | None = None
 
 
 def _set_role(role: str) -> str:
@@ -58,38 +61,21 @@ class TenantDirectory:
         self.ttl = ttl
         self._cache: dict[str, tuple[float, Tenant | None, str | None]] = {}
 
-    async def get(self, code: str) -> Tenant:
+    async def lookup(self, code: str) -> tuple[Tenant | None, str | None]:
+        """The county and its status (None, None when there is no such county)."""
         code = validate_county_code(code)
         now = time.monotonic()
         cached = self._cache.get(code)
         if cached is None or now - cached[0] > self.ttl:
             async with self.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(
-                            tenants.c.code,
-                            tenants.c.name,
-                            tenants.c.schema_name,
-                            tenants.c.role_name,
-                            tenants.c.status,
-                        ).where(tenants.c.code == code)
-                    )
-                ).first()
-            if row is None:
-                cached = (now, None, None)
-            else:
-                cached = (
-                    now,
-                    Tenant(row.code, row.name, row.schema_name, row.role_name),
-                    str(row.status),
-                )
+                row = (await conn.execute(_TENANT.where(tenants.c.code == code))).first()
+            cached = (now, _tenant(row), str(row.status)) if row else (now, None, None)
             self._cache[code] = cached
-        _, tenant, status = cached
-        if tenant is None:
-            raise UnknownCounty(f"没有行政区划代码为 {code} 的县（区）")
-        if status != TenantStatus.ACTIVE:
-            raise CountyUnavailable(f"{tenant.name}（{code}）已归档或正在开通，暂不可用")
-        return tenant
+        return cached[1], cached[2]
+
+    async def get(self, code: str) -> Tenant:
+        tenant, status = await self.lookup(code)
+        return active(tenant, status, code)
 
     def forget(self, code: str) -> None:
         self._cache.pop(code, None)
@@ -122,17 +108,33 @@ def tenant_connection(engine: Engine, tenant: Tenant) -> Iterator[Connection]:
 
 def load_tenant(conn: Connection, code: str) -> Tenant:
     """Synchronous lookup of an active county (for jobs and the command line)."""
-    row = conn.execute(
-        select(
-            tenants.c.code,
-            tenants.c.name,
-            tenants.c.schema_name,
-            tenants.c.role_name,
-            tenants.c.status,
-        ).where(tenants.c.code == validate_county_code(code))
-    ).first()
+    row = conn.execute(_TENANT.where(tenants.c.code == validate_county_code(code))).first()
+    return active(_tenant(row), str(row.status) if row else None, code)
+
+
+_TENANT = select(
+    tenants.c.code,
+    tenants.c.name,
+    tenants.c.schema_name,
+    tenants.c.role_name,
+    tenants.c.province_code,
+    tenants.c.prefecture_code,
+    tenants.c.status,
+)
+
+
+def _tenant(row: Any) -> Tenant | None:
     if row is None:
+        return None
+    return Tenant(
+        row.code, row.name, row.schema_name, row.role_name, row.province_code, row.prefecture_code
+    )
+
+
+def active(tenant: Tenant | None, status: str | None, code: str) -> Tenant:
+    """The county if it is active, else the error that says why not."""
+    if tenant is None:
         raise UnknownCounty(f"没有行政区划代码为 {code} 的县（区）")
-    if row.status != TenantStatus.ACTIVE:
-        raise CountyUnavailable(f"{row.name}（{code}）已归档或正在开通，暂不可用")
-    return Tenant(row.code, row.name, row.schema_name, row.role_name)
+    if status != TenantStatus.ACTIVE:
+        raise CountyUnavailable(f"{tenant.name}（{code}）已归档或正在开通，暂不可用")
+    return tenant

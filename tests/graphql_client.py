@@ -8,6 +8,7 @@ own role (`tenant_connection`), as the service itself would.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import httpx
 from sqlalchemy import Engine, insert
 from starlette.applications import Starlette
 
+from domain.accounts.service import create_user, start_session
+from domain.accounts.tables import role_assignments
 from domain.org.tables import units
 from domain.people.tables import counselors, pupils
 from tenants.provisioning import County
@@ -25,13 +28,27 @@ from tenants.sessions import Tenant, tenant_connection
 
 
 class GraphQLClient:
-    """`async with GraphQLClient(app) as gql:` runs the app's lifespan around an httpx client."""
+    """`async with GraphQLClient(app) as gql:` runs the app's lifespan around an httpx client.
+
+    A request that names a county (`county=`) and brings no credentials of its own is made
+    by that county's admin: a real account, role and session, signed in with a real token.
+    """
 
     def __init__(self, app: Starlette, *, county: str | None = None) -> None:
         self.app = app
         self.county = county
         self._stack = AsyncExitStack()
         self.http: httpx.AsyncClient
+        self._admin_tokens: dict[str, str] = {}
+
+    def token_for(self, role: str, county_code: str | None, scope: str = "c") -> str:
+        """An access token of a new user who holds `role` at `scope` (second factor passed)."""
+        return sign_in_as(self.app.state.services, role, county_code, scope)
+
+    def _admin_token(self, county_code: str) -> str:
+        if county_code not in self._admin_tokens:
+            self._admin_tokens[county_code] = self.token_for("county_admin", county_code)
+        return self._admin_tokens[county_code]
 
     async def __aenter__(self) -> GraphQLClient:
         # ASGITransport does not send lifespan events; run the app's lifespan ourselves.
@@ -60,6 +77,8 @@ class GraphQLClient:
         sent = dict(headers or {})
         if (code := county or self.county) is not None:
             sent["X-County"] = code
+            if not {"authorization", "x-api-key"} & {k.lower() for k in sent}:
+                sent["Authorization"] = f"Bearer {self._admin_token(code)}"
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
@@ -80,6 +99,30 @@ class GraphQLClient:
         return [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
 
 
+# --- given: people who sign in ---------------------------------------------------------------
+
+_users = itertools.count(1)
+
+
+def sign_in_as(services: Any, role: str, county_code: str | None, scope: str = "c") -> str:
+    """Write a user holding `role` at `scope` and start a session: its access token."""
+    with services.sync_engine.begin() as conn:
+        user_id = create_user(
+            conn,
+            services.keys.cipher,
+            display_name=f"{role}{next(_users)}",
+            username=f"t{uuid.uuid4().hex[:16]}",
+        )
+        conn.execute(
+            role_assignments.insert().values(
+                user_id=user_id, role=role, county_code=county_code, scope=scope
+            )
+        )
+        return start_session(
+            conn, services.keys, services.settings, user_id, mfa=True, client="test"
+        ).access_token
+
+
 # --- given: organisation data of a county -------------------------------------------------
 
 
@@ -87,6 +130,7 @@ class GraphQLClient:
 class UnitRef:
     id: int
     path: str
+    county_code: str
 
 
 # Zero-padded, so that ltree (label by label, as text) sorts siblings in creation order.
@@ -119,7 +163,7 @@ def create_unit(
             )
             .returning(units.c.id)
         ).scalar_one()
-    return UnitRef(pk, path)
+    return UnitRef(pk, path, county.code)
 
 
 def create_pupils(
@@ -157,4 +201,4 @@ def create_units(
                 for name, path in zip(names, labels, strict=True)
             ],
         ).scalars()
-        return [UnitRef(pk, path) for pk, path in zip(ids, labels, strict=True)]
+        return [UnitRef(pk, path, county.code) for pk, path in zip(ids, labels, strict=True)]

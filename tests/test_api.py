@@ -72,7 +72,7 @@ def org(engine: Engine, make_county: Callable[..., County]) -> Org:
 
 
 def gid(unit: UnitRef) -> str:
-    return encode_global_id("Unit", unit.id)
+    return encode_global_id("Unit", unit.county_code, unit.id)
 
 
 # --- health ---------------------------------------------------------------------------------
@@ -215,9 +215,11 @@ async def test_node_fetches_a_unit_with_its_parent_children_and_counts(
 
 async def test_node_ids_that_name_nothing_are_null_or_invalid(gql: GraphQLClient, org: Org) -> None:
     code = org.county.code
-    missing = encode_global_id("Unit", 987654321)
+    missing = encode_global_id("Unit", code, 987654321)
     assert (await gql.data(NODE, {"id": missing}, county=code))["node"] is None
-    assert (await gql.data(NODE, {"id": encode_global_id("Pupil", 1)}, county=code))["node"] is None
+    assert (await gql.data(NODE, {"id": encode_global_id("Pupil", code, 987654321)}, county=code))[
+        "node"
+    ] is None
     assert await gql.error_codes(NODE, {"id": "not base64!"}, county=code) == ["INVALID_ID"]
 
 
@@ -245,12 +247,36 @@ async def test_one_countys_unit_ids_find_nothing_in_another_county(
 async def test_requests_for_no_valid_county_get_a_coded_chinese_error(
     gql: GraphQLClient, header: str | None, code: str
 ) -> None:
-    headers = {"X-County": header} if header is not None else {}
+    # A province admin reaches many counties, and must name one
+    headers = {"Authorization": f"Bearer {gql.token_for('province_admin', None, '52')}"}
+    if header is not None:
+        headers["X-County"] = header
     body = await gql.execute("{ county { name } }", headers=headers)
     assert body["data"] is None
     (error,) = body["errors"]
     assert error["extensions"] == {"code": code}
     assert CHINESE.search(error["message"])
+
+
+async def test_a_county_out_of_reach_looks_exactly_like_an_unknown_one(
+    gql: GraphQLClient, make_county: Callable[..., County]
+) -> None:
+    mine, theirs = make_county(), make_county()
+    token = gql.token_for("county_admin", mine.code)
+    for county in (theirs.code, "529999"):
+        body = await gql.execute(
+            "{ county { name } }", headers={"Authorization": f"Bearer {token}", "X-County": county}
+        )
+        assert body["errors"][0]["extensions"] == {"code": "COUNTY_NOT_FOUND"}
+        assert theirs.name not in str(body)
+    # and one county is enough: no header needed
+    own = await gql.execute("{ county { name } }", headers={"Authorization": f"Bearer {token}"})
+    assert own["data"] == {"county": {"name": mine.name}}
+
+
+async def test_anonymous_callers_reach_no_county(gql: GraphQLClient, org: Org) -> None:
+    body = await gql.execute("{ county { name } }", headers={"X-County": org.county.code})
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
 async def test_an_archived_county_is_unavailable(
@@ -310,13 +336,27 @@ async def test_create_county_is_refused_when_no_operator_token_is_configured(
     variables = {"input": {"code": "469034", "name": "陵水黎族自治县", "provinceCode": "46"}}
     async with GraphQLClient(app) as gql:
         codes = await gql.error_codes(CREATE, variables, headers=_bearer("anything"))
-    assert codes == ["FORBIDDEN"]
+    assert codes == ["UNAUTHENTICATED"]  # no operator token exists: "anything" is no credential
 
 
 async def test_create_county_needs_the_operator_token(gql: GraphQLClient) -> None:
     variables = {"input": {"code": "469034", "name": "陵水黎族自治县", "provinceCode": "46"}}
     assert await gql.error_codes(CREATE, variables) == ["UNAUTHENTICATED"]
-    assert await gql.error_codes(CREATE, variables, headers=_bearer("guess")) == ["FORBIDDEN"]
+    assert await gql.error_codes(CREATE, variables, headers=_bearer("guess")) == ["UNAUTHENTICATED"]
+    # Signed in, but neither the operator nor a province admin of Hainan
+    for role, scope in (("province_admin", "52"), ("county_admin", "c")):
+        token = gql.token_for(role, None if role == "province_admin" else "469001", scope)
+        assert await gql.error_codes(CREATE, variables, headers=_bearer(token)) == ["FORBIDDEN"]
+
+
+async def test_a_province_admin_onboards_a_county_of_the_province(gql: GraphQLClient) -> None:
+    code = new_county_code("46")
+    variables = {"input": {"code": code, "name": "陵水黎族自治县", "provinceCode": "46"}}
+    token = gql.token_for("province_admin", None, "46")
+    payload = (await gql.data(CREATE, variables, headers=_bearer(token)))["createCounty"]
+    assert payload["created"] is True
+    # The province sees aggregates of it (and no pupils: see the authorization table)
+    assert payload["county"]["pupilCount"] == 0
 
 
 async def test_create_county_onboards_once_and_is_idempotent(gql: GraphQLClient) -> None:
@@ -399,7 +439,7 @@ async def test_nested_units_cost_the_same_statements_for_2_or_12_schools(
         large = await run()
     finally:
         event.remove(async_engine.sync_engine, "before_cursor_execute", record)
-    assert small == large
+    assert small == large, "\n".join(statements)
     # One page + count; per level one batch each for children and both counts; each batch
     # is its own short transaction (SET LOCAL ROLE + query); plus the registry lookup.
     assert large <= 24, statements

@@ -68,6 +68,7 @@ guardians = Table(
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("name", Text, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("user_id", BigInteger, index=True, comment="The guardian's account (shared.users)"),
 )
 
 guardian_bindings = Table(

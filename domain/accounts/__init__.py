@@ -1,0 +1,1 @@
+"""Accounts: users, role assignments, sessions, API keys, invitations, one-time login codes."""

@@ -1,0 +1,82 @@
+"""Writing audit entries, in the same transaction as what they record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Insert, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authz.principal import Principal, PrincipalKind
+from domain.audit.tables import audit_log, shared_audit_log
+
+
+def _values(
+    principal: Principal,
+    action: str,
+    object_type: str | None,
+    object_id: str | int | None,
+    fields: Sequence[str] | None,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "user_id": principal.id if principal.kind == PrincipalKind.USER else None,
+        "api_key_id": principal.id if principal.kind == PrincipalKind.API_KEY else None,
+        "actor": principal.name or principal.kind.value,
+        "roles": principal.roles,
+        "action": action,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id),
+        "fields": list(fields) if fields else None,
+        "client": principal.client[:300] or None,
+        "details": details,
+    }
+
+
+def county_entries(principal: Principal, action: str, objects: Sequence[dict[str, Any]]) -> Insert:
+    """Entries of the county's audit log (one per object: object_type, object_id, fields...)."""
+    return insert(audit_log).values(
+        [
+            _values(
+                principal,
+                action,
+                o.get("object_type"),
+                o.get("object_id"),
+                o.get("fields"),
+                o.get("details"),
+            )
+            for o in objects
+        ]
+    )
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    *,
+    fields: Sequence[str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One entry in the county's log, inside the caller's county transaction."""
+    one = {"object_type": object_type, "object_id": object_id, "fields": fields, "details": details}
+    await session.execute(county_entries(principal, action, [one]))
+
+
+def record_shared(
+    conn: Connection,
+    principal: Principal,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    *,
+    county_code: str | None = None,
+    fields: Sequence[str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One entry in the platform's log (sign-ins, onboarding: what belongs to no county)."""
+    values = _values(principal, action, object_type, object_id, fields, details)
+    conn.execute(insert(shared_audit_log).values(county_code=county_code, **values))

@@ -1,0 +1,1 @@
+"""Personal data: fields encrypted at rest, found by keyed hash, shown masked."""

@@ -1,0 +1,90 @@
+"""Root queries of pupils: the roster (`pupils`) and one pupil (`pupil`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from authz.principal import PrincipalKind
+from redscarf.errors import InvalidInput, NotFound
+from resolvers.people import pupil_by_id, pupils_page
+from schema.context import Context
+from schema.ids import decode_key_cursor, encode_key_cursor
+from schema.node import PageInfo
+from schema.pupils import Pupil, PupilConnection, PupilEdge
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+
+async def _caller_user_id(context: Context) -> int | None:
+    principal = await context.principal()
+    return principal.id if principal.kind == PrincipalKind.USER else None
+
+
+async def pupils(
+    info: Info[Context, None],
+    first: Annotated[
+        int, strawberry.argument(description=f"每页条数，默认 {DEFAULT_PAGE}，最多 {MAX_PAGE}。")
+    ] = DEFAULT_PAGE,
+    after: Annotated[
+        str | None, strawberry.argument(description="上一页的 endCursor；不填从头开始。")
+    ] = None,
+    under: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(description="只列出该单位（全局 ID，如一个中队）之下的队员。"),
+    ] = None,
+) -> PupilConnection:
+    if first < 0:
+        raise InvalidInput("first 不能为负数", code="INVALID_PAGE_SIZE")
+    first = min(first, MAX_PAGE)
+    context = info.context
+    scope = await context.list_scope("pupil", "read")
+    under_path = None
+    if under is not None:
+        unit_id = await context.own_id("Unit", under)
+        record = await context.org.unit.load(unit_id) if unit_id is not None else None
+        if record is None:
+            raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
+        under_path = record.path
+    after_key = decode_key_cursor(after) if after is not None else None
+    async with context.session() as session:
+        records, has_next = await pupils_page(
+            session,
+            scope,
+            user_id=await _caller_user_id(context),
+            first=first,
+            after=after_key,
+            under_path=under_path,
+        )
+    county = (await context.tenant()).code
+    edges = [
+        PupilEdge(cursor=encode_key_cursor(r.id), node=Pupil.from_record(r, county))
+        for r in records
+    ]
+    return PupilConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+async def pupil(
+    info: Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="队员的全局 ID。")],
+) -> Pupil | None:
+    """A pupil the caller may see; any other (or another county's) is simply not found."""
+    context = info.context
+    pk = await context.own_id("Pupil", id)
+    if pk is None:
+        return None
+    scope = await context.list_scope("pupil", "read")
+    async with context.session() as session:
+        record = await pupil_by_id(session, scope, pk, user_id=await _caller_user_id(context))
+    return Pupil.from_record(record, (await context.tenant()).code) if record else None
