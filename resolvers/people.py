@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import ListScope
@@ -33,7 +33,7 @@ class PupilRecord:
 
 def _bound_to(user_id: int | None) -> ColumnElement[bool]:
     if user_id is None:
-        return func.false()
+        return false()
     return pupils.c.id.in_(
         select(guardian_bindings.c.pupil_id)
         .join(guardians, guardians.c.id == guardian_bindings.c.guardian_id)

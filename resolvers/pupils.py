@@ -8,15 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import PrincipalKind
-from redscarf.errors import InvalidInput, NotFound
+from redscarf.errors import NotFound
+from resolvers.paging import MAX_PAGE, page_info, page_size
 from resolvers.people import pupil_by_id, pupils_page
 from schema.context import Context
 from schema.ids import decode_key_cursor, encode_key_cursor
-from schema.node import PageInfo
 from schema.pupils import Pupil, PupilConnection, PupilEdge
 
 DEFAULT_PAGE = 50
-MAX_PAGE = 100
 
 
 async def _caller_user_id(context: Context) -> int | None:
@@ -37,9 +36,7 @@ async def pupils(
         strawberry.argument(description="只列出该单位（全局 ID，如一个中队）之下的队员。"),
     ] = None,
 ) -> PupilConnection:
-    if first < 0:
-        raise InvalidInput("first 不能为负数", code="INVALID_PAGE_SIZE")
-    first = min(first, MAX_PAGE)
+    first = page_size(first)
     context = info.context
     scope = await context.list_scope("pupil", "read")
     under_path = None
@@ -66,12 +63,7 @@ async def pupils(
     ]
     return PupilConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
     )
 
 

@@ -8,15 +8,15 @@ import strawberry
 from strawberry.types import Info
 
 from domain.org.tables import UnitKind as DomainUnitKind
-from redscarf.errors import InvalidInput, NotFound
+from redscarf.errors import NotFound
 from resolvers.org import count_units, units_page
+from resolvers.paging import MAX_PAGE, page_info, page_size
 from schema.context import Context
 from schema.ids import decode_cursor, decode_global_id, encode_cursor
-from schema.node import Node, PageInfo
+from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitEdge, UnitKind
 
 DEFAULT_PAGE = 20
-MAX_PAGE = 100
 
 
 async def units(
@@ -33,9 +33,7 @@ async def units(
         strawberry.argument(description="只列出该单位（全局 ID）及其所有下级。"),
     ] = None,
 ) -> UnitConnection:
-    if first < 0:
-        raise InvalidInput("first 不能为负数", code="INVALID_PAGE_SIZE")
-    first = min(first, MAX_PAGE)
+    first = page_size(first)
     after_path = decode_cursor(after) if after is not None else None
     context = info.context
     scope = await context.list_scope("unit", "read")
@@ -61,12 +59,7 @@ async def units(
     ]
     return UnitConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
         total_count=total,
     )
 

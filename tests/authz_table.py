@@ -1,0 +1,374 @@
+"""THE authorization table: every GraphQL operation against every role, in scope, out of
+scope, and in another county, with the outcome a user would see.
+
+Places:
+- `in`: county A, an object inside the caller's scope (for a county role: under its unit);
+- `out`: county A, an object outside it (Q2/P2 under the other township);
+- `other`: county B. For operations on an object: B's object asked for while routed to A
+  (an ID of another county). For county-wide operations: the request routed to B.
+
+Outcomes:
+- `ok`: answered with the object / a non-empty list / a successful payload;
+- `hidden`: answered, but empty or null: the object is out of reach and looks missing;
+- `allowed`: answered without an error (the result depends on the input, e.g. a password);
+- an error code: the first error carries it (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, ...).
+
+`tests/test_authorization.py` runs every cell through the real HTTP endpoint, and fails when
+the schema has an operation this table does not classify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from schema.ids import encode_global_id
+from tests.authz_world import World
+
+ROLES = (
+    "anonymous",
+    "operator",
+    "province_admin",
+    "prefecture_admin",
+    "county_admin",
+    "township_admin",
+    "brigade_counselor",
+    "squadron_counselor",
+    "team_counselor",
+    "guardian",
+    "partner",
+    "county_app",  # an API key of county A with the brigade counselor role at S1
+)
+COUNTY_ROLES = ROLES[4:]
+STAFF_OF_A = ("county_admin", "township_admin", "brigade_counselor", "squadron_counselor",
+              "team_counselor", "county_app")  # fmt: skip
+
+U, F, NF, CNF = "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "COUNTY_NOT_FOUND"
+
+Expect = tuple[str, str, str]  # (in, out, other)
+Setup = Callable[[World, Any, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Op:
+    query: str
+    field: str
+    kind: str  # "object": in/out/other; "county": in/other (no object); "public"
+    expect: dict[str, Expect]
+    variables: Setup = field(default=lambda world, services, place: {})
+    other_in_b: bool = False
+    """For an object operation, `other` is routed to county B (naming B's scope) instead of
+    naming B's object while routed to A."""
+
+
+def table(default: str | Expect, **by_role: str | Expect) -> dict[str, Expect]:
+    """Expectations of every role: `default`, with some roles' given."""
+    result: dict[str, Expect] = {}
+    for role in ROLES:
+        value = by_role.get(role, default)
+        result[role] = (value, value, value) if isinstance(value, str) else value
+    return result
+
+
+def gid(type_name: str, county: str, pk: int) -> str:
+    return encode_global_id(type_name, county, pk)
+
+
+def unit_id(place: str, world: World) -> str:
+    side, label = (world.a, "S1") if place == "in" else (world.a, "S2")
+    if place == "other":
+        side, label = world.b, "S"
+    return gid("Unit", side.county.code, side.units[label].id)
+
+
+def squadron_id(place: str, world: World) -> str:
+    if place == "other":
+        return gid("Unit", world.b.county.code, world.b.units["Q"].id)
+    label = "Q1" if place == "in" else "Q2"
+    return gid("Unit", world.a.county.code, world.a.units[label].id)
+
+
+def pupil_id(place: str, world: World) -> str:
+    if place == "other":
+        return gid("Pupil", world.b.county.code, world.b.pupils["P3"])
+    label = "P1" if place == "in" else "P2"
+    return gid("Pupil", world.a.county.code, world.a.pupils[label])
+
+
+def _squadron_path(world: World, place: str) -> str:
+    return world.a.units["Q1" if place == "in" else "Q2"].path
+
+
+# Who sees which pupils (P1 in Q1 and team M1, bound to the guardian; P2 in Q2).
+PUPIL = table(
+    "hidden",  # partner, province, prefecture, operator: no pupils at all
+    anonymous=U,
+    county_admin=("ok", "ok", "hidden"),
+    township_admin=("ok", "hidden", "hidden"),
+    brigade_counselor=("ok", "hidden", "hidden"),
+    squadron_counselor=("ok", "hidden", "hidden"),
+    team_counselor=("ok", "hidden", "hidden"),
+    guardian=("ok", "hidden", "hidden"),
+    county_app=("ok", "hidden", "hidden"),
+)
+
+
+# County-wide reads: everyone of county A; on county B, only who reaches B.
+def county_wide(in_a: str, **by_role: str) -> dict[str, Expect]:
+    expect = table((in_a, in_a, CNF), anonymous=U)
+    for role in ("operator", "province_admin"):  # both reach county B as well
+        expect[role] = (in_a, in_a, in_a)
+    for role, value in by_role.items():
+        expect[role] = (
+            (value, value, value) if role in ("operator", "province_admin") else (value, value, CNF)
+        )
+    return expect
+
+
+def _new_code(world: World, services: Any, place: str) -> dict[str, Any]:
+    from tests.conftest import new_county_code
+
+    province = "52" if place == "in" else "46"
+    return {"input": {"code": new_county_code(province), "name": "新县", "provinceCode": province}}
+
+
+def _assignment(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh squadron counselor assignment at Q1 (in), Q2 (out) or in county B (other)."""
+    from authz.roles import Role
+    from domain.accounts.service import create_user, grant_role
+
+    side, label = (world.b, "Q") if place == "other" else (world.a, "Q1" if place == "in" else "Q2")
+    with services.sync_engine.begin() as conn:
+        user = create_user(conn, services.keys.cipher, display_name="被撤销者")
+        pk = grant_role(
+            conn,
+            user,
+            Role.SQUADRON_COUNSELOR,
+            side.county.code,
+            side.units[label].path,
+            granted_by=None,
+        )
+    return {"input": {"assignmentId": str(pk)}}
+
+
+def _api_key(world: World, services: Any, place: str) -> dict[str, Any]:
+    from authz.roles import Role
+    from domain.accounts.service import create_api_key
+
+    side, label = (world.b, "Q") if place == "other" else (world.a, "Q1" if place == "in" else "Q2")
+    with services.sync_engine.begin() as conn:
+        issued = create_api_key(
+            conn,
+            county_code=side.county.code,
+            name="旧应用",
+            role=Role.SQUADRON_COUNSELOR,
+            scope=side.units[label].path,
+            created_by=0,
+        )
+    return {"input": {"id": str(issued.id)}}
+
+
+def _scope_of_place(world: World, place: str) -> str:
+    if place == "other":
+        return world.b.units["Q"].path
+    return _squadron_path(world, place)
+
+
+OPERATIONS: dict[str, Op] = {
+    # --- queries ---------------------------------------------------------------------------
+    "county": Op("{ county { name } }", "county", "county", county_wide("ok")),
+    "units": Op(
+        "{ units(first: 100) { edges { node { name } } } }",
+        "units",
+        "county",
+        # the operator runs the platform: tenants and aggregates, not a county's organisation
+        county_wide("ok", partner="hidden", operator="hidden"),
+    ),
+    "unit": Op(
+        "query($id: ID!) { unit(id: $id) { name } }",
+        "unit",
+        "object",
+        # the organisation is not personal data: every staff role reads the county's tree
+        table(("ok", "ok", "hidden"), anonymous=U, partner="hidden", operator="hidden"),
+        lambda world, services, place: {"id": unit_id(place, world)},
+    ),
+    "node": Op(
+        "query($id: ID!) { node(id: $id) { ... on Pupil { name } } }",
+        "node",
+        "object",
+        PUPIL,
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "pupils": Op(
+        "query($under: ID) { pupils(first: 100, under: $under) { edges { node { name } } } }",
+        "pupils",
+        "object",
+        # B's squadron named while in A: no such unit here
+        {
+            role: (i, o, "UNIT_NOT_FOUND" if role != "anonymous" else U)
+            for role, (i, o, _) in PUPIL.items()
+        },
+        lambda world, services, place: {"under": squadron_id(place, world)},
+    ),
+    "pupil": Op(
+        "query($id: ID!) { pupil(id: $id) { name birthDate(reveal: true) } }",
+        "pupil",
+        "object",
+        # the roster is not the personal data: township and team counselors may not unmask
+        {
+            **PUPIL,
+            "township_admin": (F, "hidden", "hidden"),
+            "team_counselor": (F, "hidden", "hidden"),
+        },
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "me": Op("{ me { name } }", "me", "county", table("ok", anonymous=U)),
+    "roleAssignments": Op(
+        "{ roleAssignments { role } }",
+        "roleAssignments",
+        "county",
+        county_wide(F, county_admin="allowed", brigade_counselor="allowed", county_app="allowed"),
+    ),
+    "apiKeys": Op(
+        "{ apiKeys { name } }", "apiKeys", "county", county_wide(F, county_admin="allowed")
+    ),
+    "auditLog": Op(
+        "{ auditLog(first: 5) { action } }",
+        "auditLog",
+        "county",
+        county_wide(F, county_admin="allowed"),
+    ),
+    # --- mutations -------------------------------------------------------------------------
+    "createCounty": Op(
+        "mutation($input: CreateCountyInput!) { createCounty(input: $input) "
+        "{ created userErrors { code } } }",
+        "createCounty",
+        "object",
+        # in: a new county of province 52; out: of province 46; (no "other" place)
+        table((F, F, F), anonymous=U, operator="ok", province_admin=("ok", F, F)),
+        _new_code,
+    ),
+    "createInvitation": Op(
+        "mutation($input: CreateInvitationInput!) { createInvitation(input: $input) "
+        "{ invitationId userErrors { code } } }",
+        "createInvitation",
+        "object",
+        {
+            **table((F, F, CNF), anonymous=U, operator=F, province_admin=F),
+            "county_admin": ("ok", "ok", CNF),
+            "brigade_counselor": ("ok", F, CNF),
+            "county_app": ("ok", F, CNF),
+        },
+        lambda world, services, place: {
+            "input": {
+                "role": "SQUADRON_COUNSELOR",
+                "scope": _scope_of_place(world, place),
+                "displayName": "新辅导员",
+            }
+        },
+        other_in_b=True,
+    ),
+    "revokeRole": Op(
+        "mutation($input: RevokeRoleInput!) { revokeRole(input: $input) { ok } }",
+        "revokeRole",
+        "object",
+        {
+            **table(NF, anonymous=U),
+            "county_admin": ("ok", "ok", NF),
+            "brigade_counselor": ("ok", NF, NF),
+            "county_app": ("ok", NF, NF),
+        },
+        _assignment,
+    ),
+    "createApiKey": Op(
+        "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) "
+        "{ secret userErrors { code } } }",
+        "createApiKey",
+        "object",
+        {
+            **table((F, F, CNF), anonymous=U, operator=F, province_admin=F),
+            "county_admin": ("ok", "ok", CNF),
+        },
+        lambda world, services, place: {
+            "input": {
+                "name": "新应用",
+                "role": "SQUADRON_COUNSELOR",
+                "scope": _scope_of_place(world, place),
+            }
+        },
+        other_in_b=True,
+    ),
+    "revokeApiKey": Op(
+        "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { ok } }",
+        "revokeApiKey",
+        "object",
+        {**table(NF, anonymous=U), "county_admin": ("ok", "ok", NF)},
+        _api_key,
+    ),
+    "signOut": Op(
+        "mutation { signOut { ok userErrors { code } } }",
+        "signOut",
+        "county",
+        table("allowed", anonymous=U),
+    ),
+    "changePassword": Op(
+        'mutation { changePassword(input: {oldPassword: "x", newPassword: "Xy1!xxxxxxxx"}) '
+        "{ ok userErrors { code } } }",
+        "changePassword",
+        "county",
+        # the test users sign in by token only: the old password is wrong (a user error)
+        table("allowed", anonymous=U, operator=F, county_app=F),
+    ),
+    # --- public: the caller needs no credentials; the input's decide -----------------------
+    "signIn": Op(
+        'mutation { signIn(input: {username: "nobody", password: "x"}) { userErrors { code } } }',
+        "signIn",
+        "public",
+        table("allowed"),
+    ),
+    "setupTotp": Op(
+        'mutation { setupTotp(input: {mfaToken: "x"}) { userErrors { code } } }',
+        "setupTotp",
+        "public",
+        table("allowed"),
+    ),
+    "verifyTotp": Op(
+        'mutation { verifyTotp(input: {mfaToken: "x", code: "1"}) { userErrors { code } } }',
+        "verifyTotp",
+        "public",
+        table("allowed"),
+    ),
+    "refreshSession": Op(
+        'mutation { refreshSession(input: {refreshToken: "x"}) { userErrors { code } } }',
+        "refreshSession",
+        "public",
+        table("allowed"),
+    ),
+    "requestLoginCode": Op(
+        'mutation { requestLoginCode(input: {phone: "12"}) { userErrors { code } } }',
+        "requestLoginCode",
+        "public",
+        table("allowed"),
+    ),
+    "signInWithCode": Op(
+        'mutation { signInWithCode(input: {phone: "13800000000", code: "1"}) '
+        "{ userErrors { code } } }",
+        "signInWithCode",
+        "public",
+        table("allowed"),
+    ),
+    "acceptInvitation": Op(
+        'mutation { acceptInvitation(input: {token: "x"}) { userErrors { code } } }',
+        "acceptInvitation",
+        "public",
+        table("allowed"),
+    ),
+}
+
+QUERY_FIELDS = {"county", "units", "unit", "node", "pupils", "pupil", "me", "roleAssignments",
+                "apiKeys", "auditLog"}  # fmt: skip
+
+
+def places(op: Op) -> tuple[str, ...]:
+    return {"object": ("in", "out", "other"), "county": ("in", "other"), "public": ("in",)}[op.kind]

@@ -1,0 +1,153 @@
+"""The world the authorization table runs in: two counties of one province, one of them in a
+prefecture, each with a small tree, pupils and a bound guardian; and a way to sign in as
+each role there.
+
+County A (in prefecture 5227):              County B:
+  c                                          c
+  ├─ T1 township                             └─ T township
+  │   └─ S1 brigade                               └─ S brigade
+  │       └─ Q1 squadron  (pupil P1, team M1)          └─ Q squadron (pupil P3)
+  │           └─ M1 team
+  └─ T2 township
+      └─ S2 brigade
+          └─ Q2 squadron  (pupil P2)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from authz.roles import Role
+from domain.accounts import service
+from domain.people.tables import guardian_bindings, guardians, pupils
+from migrations.runner import Migrator
+from tenants.provisioning import County, create_county, create_prefecture
+from tenants.sessions import tenant_connection
+from tests.graphql_client import UnitRef, create_unit, sign_in_as, tenant_of
+
+PREFECTURE = "5227"
+A_CODE = "522731"
+
+
+@dataclass(frozen=True)
+class Side:
+    county: County
+    units: dict[str, UnitRef]
+    pupils: dict[str, int]
+
+
+@dataclass(frozen=True)
+class World:
+    a: Side
+    b: Side
+
+
+def _pupil(
+    engine: Engine, county: County, squadron: UnitRef, name: str, team: UnitRef | None
+) -> int:
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        return int(
+            conn.execute(
+                insert(pupils)
+                .values(
+                    squadron_id=squadron.id,
+                    team_id=team.id if team else None,
+                    name=name,
+                    gender="female",
+                    grade=4,
+                    birth_date=dt.date(2015, 3, 14),
+                    status="member",
+                )
+                .returning(pupils.c.id)
+            ).scalar_one()
+        )
+
+
+def build_world(engine: Engine, migrator: Migrator, b_code: str) -> World:
+    create_prefecture(engine, PREFECTURE, "黔南布依族苗族自治州", "52")
+    a = create_county(engine, migrator, A_CODE, "惠水县", "52", prefecture=PREFECTURE).county
+    b = create_county(engine, migrator, b_code, "南明区", "52").county
+
+    root = create_unit(engine, a, "county", a.name)
+    t1 = create_unit(engine, a, "township", "和平镇", root, area="urban")
+    s1 = create_unit(engine, a, "brigade", "和平镇中心小学", t1, school_kind="ordinary")
+    q1 = create_unit(engine, a, "squadron", "四（1）中队", s1, grade=4)
+    m1 = create_unit(engine, a, "team", "第一小队", q1)
+    t2 = create_unit(engine, a, "township", "断杉镇", root, area="rural")
+    s2 = create_unit(engine, a, "brigade", "断杉小学", t2, school_kind="ordinary")
+    q2 = create_unit(engine, a, "squadron", "四（2）中队", s2, grade=4)
+    side_a = Side(
+        a,
+        {"c": root, "T1": t1, "S1": s1, "Q1": q1, "M1": m1, "T2": t2, "S2": s2, "Q2": q2},
+        {"P1": _pupil(engine, a, q1, "王小红", m1), "P2": _pupil(engine, a, q2, "李明", None)},
+    )
+
+    b_root = create_unit(engine, b, "county", b.name)
+    bt = create_unit(engine, b, "township", "中华路街道", b_root, area="urban")
+    bs = create_unit(engine, b, "brigade", "南明小学", bt)
+    bq = create_unit(engine, b, "squadron", "四（3）中队", bs, grade=4)
+    side_b = Side(
+        b, {"c": b_root, "T": bt, "S": bs, "Q": bq}, {"P3": _pupil(engine, b, bq, "张伟", None)}
+    )
+    return World(side_a, side_b)
+
+
+# Where each role is assigned in county A (regional roles: their region's code).
+ROLE_SCOPES: dict[str, tuple[str | None, str]] = {
+    "province_admin": (None, "52"),
+    "prefecture_admin": (None, PREFECTURE),
+    "county_admin": (A_CODE, "c"),
+    "township_admin": (A_CODE, "T1"),
+    "brigade_counselor": (A_CODE, "S1"),
+    "squadron_counselor": (A_CODE, "Q1"),
+    "team_counselor": (A_CODE, "M1"),
+    "guardian": (A_CODE, "c"),
+    "partner": (A_CODE, "c"),
+}
+
+
+def credentials(services: Any, world: World, who: str, operator_token: str) -> dict[str, str]:
+    """Fresh credentials of `who` (a new user each time: no case can disturb another)."""
+    if who == "anonymous":
+        return {}
+    if who == "operator":
+        return {"Authorization": f"Bearer {operator_token}"}
+    if who == "county_app":
+        with services.sync_engine.begin() as conn:
+            issued = service.create_api_key(
+                conn,
+                county_code=A_CODE,
+                name="县少工委小程序",
+                role=Role.BRIGADE_COUNSELOR,
+                scope=world.a.units["S1"].path,
+                created_by=0,
+            )
+        return {"X-Api-Key": issued.secret}
+    county, label = ROLE_SCOPES[who]
+    scope = world.a.units[label].path if county else label
+    token = sign_in_as(services, who, county, scope)
+    if who == "guardian":
+        _bind_guardian(services, world, token)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _bind_guardian(services: Any, world: World, token: str) -> None:
+    from domain.accounts.tokens import read_access_token
+
+    user_id = read_access_token(services.keys.token_secret, token).user_id
+    with tenant_connection(services.sync_engine, tenant_of(world.a.county)) as conn:
+        guardian_id = conn.execute(
+            insert(guardians).values(name="王妈妈", user_id=user_id).returning(guardians.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(guardian_bindings).values(
+                guardian_id=guardian_id,
+                pupil_id=world.a.pupils["P1"],
+                relation="mother",
+                verified_at=dt.datetime.now(dt.UTC),
+            )
+        )
