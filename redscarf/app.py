@@ -48,7 +48,9 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:  # type: ignore[override]
         assert isinstance(request, Request)
         assert isinstance(response, Response)
-        return Context(request=request, response=response, services=request.app.state.services)
+        context = Context(request=request, response=response, services=request.app.state.services)
+        await context.authenticate_early()
+        return context
 
 
 async def healthz(request: Request) -> Response:

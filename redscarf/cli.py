@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,6 +31,10 @@ db_app = typer.Typer(help="数据库：迁移共享库与所有县（区）库�
 app.add_typer(county_app, name="county")
 app.add_typer(prefecture_app, name="prefecture")
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="审计日志。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,6 +49,14 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except ValidationError as exc:  # the environment's settings do not hold
+            problems = "；".join(
+                f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            err_console.print(
+                f"[red]配置有误[/red]：{problems}  [dim](INVALID_CONFIGURATION)[/dim]"
+            )
+            raise typer.Exit(1) from None
         except RedscarfError as exc:
             err_console.print(f"[red]错误[/red]：{exc.message}  [dim]({exc.code})[/dim]")
             detail = exc.details.get("detail")
@@ -234,6 +247,89 @@ def prefecture_create(
         _ensure_shared(eng)
         created = create_prefecture(eng, code, name, province)
     console.print(f"地市 {name}（{code}）{'已登记' if created else '已存在'}")
+
+
+@user_app.command("create")
+@friendly_errors
+def user_create(
+    username: Annotated[str, typer.Option("--username", help="用户名（小写字母、数字）")],
+    name: Annotated[str, typer.Option("--name", help="姓名")],
+    role: Annotated[str, typer.Option("--role", help="角色，如 county_admin、province_admin")],
+    scope: Annotated[
+        str, typer.Option("--scope", help="范围：县内单位路径（全县为 c），或省、地市代码")
+    ] = "c",
+    county: Annotated[
+        str | None, typer.Option("--county", help="县级行政区划代码（省级、地市级角色不填）")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="密码；不填则交互输入", envvar="REDSCARF_NEW_PASSWORD"),
+    ] = None,
+) -> None:
+    """新建一个账号并授予角色（如开通后的第一位县级管理员）。"""
+    from authz.roles import Role
+    from domain.accounts.service import create_user, grant_role
+    from redscarf.errors import InvalidInput
+    from redscarf.keys import load_keys
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise InvalidInput(f"没有这个角色：{role}", code="INVALID_ROLE") from None
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    keys = load_keys(get_settings())
+    with engine() as eng, eng.begin() as conn:
+        user_id = create_user(
+            conn, keys.cipher, display_name=name, username=username, password=password
+        )
+        grant_role(conn, user_id, chosen, county, scope, granted_by=None)
+    console.print(
+        f"已创建账号 {username}（{name}），角色 {chosen.value}，范围 {county or ''} {scope}"
+    )
+
+
+@app.command("token")
+@friendly_errors
+def token(
+    username: Annotated[str, typer.Option("--username", help="用户名")],
+    minutes: Annotated[int, typer.Option(help="有效分钟数")] = 60,
+) -> None:
+    """（开发用）直接为一个账号签发访问令牌，跳过密码和动态口令；只打印令牌本身。"""
+    from domain.accounts.service import start_session
+    from domain.accounts.tables import users
+    from redscarf.errors import NotFound
+    from redscarf.keys import load_keys
+
+    settings = get_settings().model_copy(update={"access_token_minutes": minutes})
+    keys = load_keys(settings)
+    with engine() as eng, eng.begin() as conn:
+        user_id = conn.execute(
+            select(users.c.id).where(users.c.username == username.strip().lower())
+        ).scalar()
+        if user_id is None:
+            raise NotFound(f"没有用户名为 {username} 的账号", code="USER_NOT_FOUND")
+        tokens = start_session(conn, keys, settings, user_id, mfa=True, client="redscarf token")
+    print(tokens.access_token)
+
+
+@audit_app.command("purge")
+@friendly_errors
+def audit_purge() -> None:
+    """删除超过保留期（REDSCARF_AUDIT_RETENTION_DAYS，至少 180 天）的审计日志；可每天定时运行。"""
+    from domain.audit.service import purge_older_than
+    from tenants.metadata import SHARED
+    from tenants.registry import tenants
+
+    days = get_settings().audit_retention_days
+    with engine() as eng:
+        with eng.connect() as conn:
+            schemas = [SHARED, *conn.execute(select(tenants.c.schema_name)).scalars()]
+        total = 0
+        for schema in schemas:
+            with eng.begin() as conn:
+                total += purge_older_than(conn, schema, days)
+    console.print(f"已删除 {total} 条超过 {days} 天的审计日志（{len(schemas)} 个库）")
 
 
 def main() -> None:  # pragma: no cover - console entry point

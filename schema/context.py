@@ -13,6 +13,7 @@ rather than fail, and `list_scope(res, act)` for the WHERE clause of a list.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -109,6 +110,17 @@ class Context:
                     self.request.headers, client
                 )
         return self._principal
+
+    async def authenticate_early(self) -> None:
+        """Authenticate now if credentials were sent (an error is raised again when a field
+        needs the caller), so that validation errors know whether the caller signed in."""
+        if {"authorization", "x-api-key"} & set(self.request.headers.keys()):
+            with contextlib.suppress(RedscarfError):
+                await self.principal()
+
+    @property
+    def signed_in(self) -> bool:
+        return self._principal is not None and self._principal.authenticated
 
     async def user(self) -> Principal:
         """The caller, who must be signed in."""

@@ -9,6 +9,7 @@ client, only logged by `RedscarfSchema.process_errors`.
 from __future__ import annotations
 
 import logging
+import re
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -20,6 +21,7 @@ from redscarf.errors import RedscarfError
 log = logging.getLogger("redscarf.graphql")
 
 INTERNAL = RedscarfError()
+SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
 
 
 def present_error(error: GraphQLError) -> GraphQLError:
@@ -48,7 +50,12 @@ class PresentErrors(MaskErrors):
         super().__init__(error_message=INTERNAL.message)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        return present_error(error)
+        presented = present_error(error)
+        context = self.execution_context.context
+        if error.original_error is None and not getattr(context, "signed_in", False):
+            # No "Did you mean …?" for anonymous callers: field names are no hints to probe.
+            presented.message = SUGGESTION.sub("", presented.message)
+        return presented
 
 
 class RedscarfSchema(Schema):

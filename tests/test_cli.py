@@ -177,3 +177,88 @@ def test_db_upgrade_reports_a_failing_county_and_resumes(
             ).scalar_one()
             is None
         )
+
+
+def test_an_operator_creates_the_first_admin_and_a_development_token(
+    db_env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    # Given a county just onboarded
+    code = new_county_code()
+    env = {**db_env, "REDSCARF_DATA_DIR": str(tmp_path)}
+    assert (
+        redscarf(
+            "county", "create", code, "--name", "长顺县", "--province", "52", env=env
+        ).returncode
+        == 0
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO \"{schema_name(code)}\".units (kind, name, path) VALUES ('county', '长顺县', 'c')"
+            )
+        )
+    username = f"admin{code}"
+
+    # When the operator creates its first admin, a weak password is refused
+    weak = redscarf(
+        "user",
+        "create",
+        "--username",
+        username,
+        "--name",
+        "县管理员",
+        "--role",
+        "county_admin",
+        "--county",
+        code,
+        "--password",
+        "123",
+        env=env,
+    )
+    assert weak.returncode != 0
+    assert "WEAK_PASSWORD" in weak.stderr
+    done = redscarf(
+        "user",
+        "create",
+        "--username",
+        username,
+        "--name",
+        "县管理员",
+        "--role",
+        "county_admin",
+        "--county",
+        code,
+        "--password",
+        "Changshun-2026!",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+    # Then a development token for that admin is printed, and it names the account
+    token = redscarf("token", "--username", username, env=env)
+    assert token.returncode == 0, token.stderr
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT u.display_name, r.role FROM shared.users u JOIN shared.role_assignments r"
+                " ON r.user_id = u.id WHERE u.username = :u"
+            ),
+            {"u": username},
+        ).one()
+    assert tuple(row) == ("县管理员", "county_admin")
+    assert token.stdout.strip().count(".") == 2  # a JWT
+
+    unknown = redscarf("token", "--username", "nobody-at-all", env=env)
+    assert unknown.returncode != 0
+    assert "USER_NOT_FOUND" in unknown.stderr
+
+
+def test_audit_purge_keeps_what_is_within_the_retention_period(db_env: dict[str, str]) -> None:
+    done = redscarf("audit", "purge", env={**db_env, "REDSCARF_AUDIT_RETENTION_DAYS": "365"})
+    assert done.returncode == 0, done.stderr
+    assert "365 天" in done.stdout
+    too_short = redscarf("audit", "purge", env={**db_env, "REDSCARF_AUDIT_RETENTION_DAYS": "30"})
+    assert too_short.returncode != 0
+    assert "INVALID_CONFIGURATION" in too_short.stderr
+    assert "AUDIT_RETENTION_DAYS" in too_short.stderr
+    assert "Traceback" not in too_short.stderr

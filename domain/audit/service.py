@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, insert
+from sqlalchemy import Connection, Insert, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.principal import Principal, PrincipalKind
@@ -80,3 +80,16 @@ def record_shared(
     """One entry in the platform's log (sign-ins, onboarding: what belongs to no county)."""
     values = _values(principal, action, object_type, object_id, fields, details)
     conn.execute(insert(shared_audit_log).values(county_code=county_code, **values))
+
+
+def purge_older_than(conn: Connection, schema: str, retention_days: int) -> int:
+    """Delete `schema`.audit_log entries older than the retention period; returns how many.
+
+    Runs as the service's own login, which says so with `redscarf.audit_purge`: the trigger
+    refuses every other delete, and any delete of an entry younger than 180 days."""
+    conn.execute(text("SET LOCAL redscarf.audit_purge = 'on'"))
+    deleted = conn.execute(
+        text(f'DELETE FROM "{schema}".audit_log WHERE at < now() - make_interval(days => :d)'),
+        {"d": retention_days},
+    )
+    return deleted.rowcount
