@@ -41,6 +41,15 @@ def _worker(settings: Settings) -> AbstractContextManager[Any]:
     return in_process_worker(settings)
 
 
+def _demo_accounts(
+    engine: Engine, settings: Settings, counties: list[tuple[str, str]]
+) -> list[Any]:
+    from domain.demo.accounts import demo_accounts
+    from redscarf.keys import load_keys
+
+    return demo_accounts(engine, load_keys(settings), settings, counties)
+
+
 def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
     url = resolve_database_url(settings)
     # Resolve once (the embedded server may have been started just now); the app, the worker
@@ -57,16 +66,27 @@ def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
             summary = build_demo(engine, Migrator(), pupils=2000, counties=2, seed=1)
             console.print(str(summary))
         counties = _active_counties(engine)
+        accounts = _demo_accounts(engine, settings, counties) if demo else []
     finally:
         engine.dispose()
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"GraphQL（浏览器打开即为 GraphiQL）：http://{shown_host}:{port}/graphql")
     if counties:
-        console.print("请求头 X-County 可用的县（区）代码：")
+        console.print("县（区）代码（可访问多个县的账号用请求头 X-County 指明）：")
         for code, name in counties:
             console.print(f"  X-County: {code}  {name}")
-    else:
+    if accounts:
+        from domain.demo.accounts import PASSWORD
+
+        console.print(
+            f"演示账号（密码 {PASSWORD}；管理员登录还需动态口令）。在 GraphiQL 的 Headers 中填"
+            ' {"Authorization": "Bearer <令牌>"} 即可直接使用，令牌 12 小时有效'
+            "（或 `redscarf token --username <用户名>` 重新签发）："
+        )
+        for account in accounts:
+            console.print(f"  {account.username}  {account.label}\n    {account.token}")
+    if not counties:
         console.print(
             "尚无县（区）：用 `redscarf county create` 开通，或 `redscarf serve --demo`。"
         )

@@ -7,6 +7,7 @@ not a county role: these tables are shared). Nothing here knows of GraphQL or HT
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ LOGIN_CODE_MINUTES = 5
 LOGIN_CODE_ATTEMPTS = 5
 LOGIN_CODE_INTERVAL_S = 60
 INVITATION_DAYS = 7
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 
 
 class InvalidCredentials(Unauthenticated):
@@ -125,11 +127,11 @@ def create_user(
     values: dict[str, Any] = {"display_name": display_name}
     if username is not None:
         username = username.strip().lower()
-        if (
-            not (3 <= len(username) <= 64)
-            or not username.replace("_", "").replace(".", "").isalnum()
-        ):
-            raise InvalidInput("用户名为 3–64 位字母、数字、下划线或点", code="INVALID_USERNAME")
+        if not USERNAME.match(username):
+            raise InvalidInput(
+                "用户名为 3–64 位小写字母、数字、下划线、点或连字符，以字母或数字开头",
+                code="INVALID_USERNAME",
+            )
         values["username"] = username
     if password is not None:
         check_rules(password, username)
