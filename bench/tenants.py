@@ -28,6 +28,7 @@ from migrations.runner import Migrator, upgrade_all
 from redscarf.database import make_engine, sqlalchemy_url, start_embedded
 from redscarf.settings import Settings
 from tenants.provisioning import create_county
+from tenants.roles import roles_of_database
 
 BENCH_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BENCH_REVISION = "b0001_bench"
@@ -51,8 +52,7 @@ def drop_database(server: str, name: str) -> int:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         roles = conn.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
-            (name.replace("_", r"\_") + r"\_%",),
+            "SELECT rolname FROM pg_roles WHERE rolname ~ %s", (roles_of_database(name),)
         ).fetchall()
         for (role,) in roles:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from authz.enforcer import authorizer
+from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
@@ -117,6 +118,7 @@ def create_app(
             keys=keys,
             authenticator=Authenticator(settings, keys, engine),
             authorizer=authorizer(),
+            code_sender=sender_for(settings.login_code_sender),
         )
         if freeze_gc:
             gc.collect()

@@ -7,7 +7,6 @@ writes its audit entry in the county's log inside the same transaction, as the c
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -55,7 +54,6 @@ from schema.counties import UserError
 from tenants.metadata import translate_map
 from tenants.sessions import Tenant
 
-log = logging.getLogger("redscarf.login_codes")
 P = TypeVar("P")
 
 
@@ -128,10 +126,15 @@ async def sign_in(info: Info[Context, None], input: SignInInput) -> SignInPayloa
 
 async def setup_totp(info: Info[Context, None], input: SetupTotpInput) -> TotpSetupPayload:
     keys = info.context.services.keys
+    principal = await info.context.principal()
+
+    def run(conn: Connection) -> tuple[str, str]:
+        user_id, secret, uri = service.setup_totp(conn, keys, input.mfa_token)
+        record_shared(conn, principal, "setupTotp", "User", user_id)
+        return secret, uri
+
     try:
-        secret, uri = await info.context.in_shared_transaction(
-            lambda conn: service.setup_totp(conn, keys, input.mfa_token)
-        )
+        secret, uri = await info.context.in_shared_transaction(run)
     except RedscarfError as exc:
         return TotpSetupPayload(secret=None, uri=None, user_errors=_error(exc))
     return TotpSetupPayload(secret=secret, uri=uri, user_errors=[])
@@ -159,16 +162,21 @@ async def refresh_session(info: Info[Context, None], input: RefreshSessionInput)
 
 
 async def request_login_code(info: Info[Context, None], input: RequestLoginCodeInput) -> OkPayload:
-    cipher = info.context.services.keys.cipher
+    context = info.context
+    cipher = context.services.keys.cipher
+    principal = await context.principal()
+
+    def run(conn: Connection) -> tuple[str, str]:
+        phone = service.normalise_phone(input.phone)
+        code = service.request_login_code(conn, cipher, phone)
+        record_shared(conn, principal, "requestLoginCode", "Phone", f"***{phone[-4:]}")
+        return phone, code
+
     try:
-        code = await info.context.in_shared_transaction(
-            lambda conn: service.request_login_code(conn, cipher, input.phone)
-        )
+        phone, code = await context.in_shared_transaction(run)
     except RedscarfError as exc:
         return OkPayload(ok=False, user_errors=_error(exc, "phone"))
-    # The built-in sender (REDSCARF_LOGIN_CODE_SENDER=log) is for development: an SMS gateway
-    # takes its place in production.
-    log.warning("login code for %s: %s", service.normalise_phone(input.phone)[-4:], code)
+    context.services.code_sender.send(phone, code)
     return OkPayload(ok=True, user_errors=[])
 
 

@@ -29,6 +29,7 @@ from strawberry.dataloader import DataLoader
 
 from authz.enforcer import Authorizer, ListScope
 from authz.principal import Principal, Scope
+from domain.accounts.senders import CodeSender
 from domain.audit.service import county_entries
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
@@ -59,6 +60,7 @@ class Services:
     keys: Keys
     authenticator: Authenticator
     authorizer: Authorizer
+    code_sender: CodeSender
 
 
 @dataclass

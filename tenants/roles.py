@@ -7,6 +7,8 @@ a county role.
 
 from __future__ import annotations
 
+import re
+
 
 def _prefix(database: str) -> str:
     return database[:40]
@@ -24,3 +26,9 @@ def county_role(database: str, county_code: str) -> str:
 def tenant_group_role(database: str) -> str:
     """Group of all county roles: the narrow grants on shared tables go to it."""
     return f"{_prefix(database)}_tenants"
+
+
+def roles_of_database(database: str) -> str:
+    """A POSIX regular expression matching exactly the roles made for `database`
+    (to drop them with it: roles are cluster-wide and outlive a dropped database)."""
+    return f"^{re.escape(_prefix(database))}_(c[0-9]{{6}}|tenants)$"

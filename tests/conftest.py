@@ -32,6 +32,7 @@ from redscarf.database import (
 )
 from redscarf.settings import Settings
 from tenants.provisioning import County, create_county
+from tenants.roles import roles_of_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +54,7 @@ def _migrations_hash() -> str:
 def _drop_database(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     roles = conn.execute(
-        "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (name.replace("_", r"\_") + r"\_%",)
+        "SELECT rolname FROM pg_roles WHERE rolname ~ %s", (roles_of_database(name),)
     ).fetchall()
     for (role,) in roles:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

@@ -610,3 +610,113 @@ async def test_misspelt_fields_get_no_suggestions_unless_signed_in(
         "{ me { nmae } }", headers=bearer(gql.token_for("county_admin", county.code))
     )
     assert "Did you mean" in signed_in["errors"][0]["message"]
+
+
+async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
+    settings: Settings,
+    async_engine: AsyncEngine,
+    county: County,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each mutation, done once successfully; each must show in the county's or the platform's
+    audit log. A mutation added to the schema fails this test until it is audited here."""
+    from schema import schema as graphql_schema
+
+    operator = "operator-token-for-the-audit-test"
+    app = create_app(
+        settings.model_copy(update={"operator_token": operator}), async_engine=async_engine
+    )
+    async with GraphQLClient(app) as client:
+        admin = bearer(client.token_for("county_admin", county.code), county.code)
+
+        async def do(query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+            return await client.data(query, variables, **kw)
+
+        from tests.conftest import new_county_code
+
+        created = await do(
+            "mutation($i: CreateCountyInput!) { createCounty(input: $i) { created } }",
+            {"i": {"code": new_county_code(), "name": "审计县", "provinceCode": "52"}},
+            headers=bearer(operator),
+        )
+        assert created["createCounty"]["created"]
+        squadron = create_unit(engine, county, "squadron", "六（1）中队", root_of(engine, county))
+        invitation = (
+            await do(
+                """mutation($s: String!) { createInvitation(input: {role: SQUADRON_COUNSELOR,
+            scope: $s, displayName: "钱老师"}) { token } }""",
+                {"s": squadron.path},
+                headers=admin,
+            )
+        )["createInvitation"]["token"]
+        username = f"qian{dt.datetime.now().microsecond}"
+        await do(
+            """mutation($t: String!, $u: String!) { acceptInvitation(input: {token: $t,
+            username: $u, password: "Qian-Laoshi-2026"}) { grant { role } } }""",
+            {"t": invitation, "u": username},
+        )
+        tokens = (await sign_in(client, username, "Qian-Laoshi-2026"))["tokens"]
+        tokens = (await do(REFRESH, {"t": tokens["refreshToken"]}))["refreshSession"]["tokens"]
+        mine = bearer(tokens["accessToken"])
+        await do(
+            """mutation { changePassword(input: {oldPassword: "Qian-Laoshi-2026",
+            newPassword: "Qian-Laoshi-2027"}) { ok } }""",
+            headers=mine,
+        )
+        await do("mutation { signOut { ok } }", headers=mine)
+        assignment = next(
+            a["id"]
+            for a in (await do("{ roleAssignments { id role } }", headers=admin))["roleAssignments"]
+            if a["role"] == "SQUADRON_COUNSELOR"
+        )
+        await do(
+            "mutation($id: ID!) { revokeRole(input: {assignmentId: $id}) { ok } }",
+            {"id": assignment},
+            headers=admin,
+        )
+        key = (
+            await do(
+                'mutation { createApiKey(input: {name: "审计", role: COUNTY_ADMIN})'
+                " { apiKey { id } } }",
+                headers=admin,
+            )
+        )["createApiKey"]["apiKey"]["id"]
+        await do(
+            "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { ok } }",
+            {"id": key},
+            headers=admin,
+        )
+        phone = f"136{dt.datetime.now().microsecond:08d}"[:11]
+        with caplog.at_level(logging.WARNING, logger="redscarf.login_codes"):
+            await do(
+                "mutation($p: String!) { requestLoginCode(input: {phone: $p}) { ok } }",
+                {"p": phone},
+            )
+        code = caplog.records[-1].getMessage().rsplit(" ", 1)[-1]
+        await do(
+            "mutation($p: String!, $c: String!) { signInWithCode(input: {phone: $p, code: $c})"
+            " { tokens { accessToken } } }",
+            {"p": phone, "c": code},
+        )
+        admin_name = account(client, "county_admin", county.code)
+        challenge = (await sign_in(client, admin_name))["mfaToken"]
+        secret = (
+            await do(
+                "mutation($t: String!) { setupTotp(input: {mfaToken: $t}) { secret } }",
+                {"t": challenge},
+            )
+        )["setupTotp"]["secret"]
+        await do(
+            "mutation($t: String!, $c: String!) { verifyTotp(input: {mfaToken: $t, code: $c})"
+            " { tokens { accessToken } } }",
+            {"t": challenge, "c": pyotp.TOTP(secret).now()},
+        )
+
+    with engine.connect() as conn:
+        actions = set(conn.execute(text("SELECT action FROM shared.audit_log")).scalars())
+        actions |= set(
+            conn.execute(text(f'SELECT action FROM "{county.schema_name}".audit_log')).scalars()
+        )
+    mutations = set(graphql_schema._schema.mutation_type.fields)
+    assert mutations - actions == set()

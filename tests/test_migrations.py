@@ -58,7 +58,6 @@ def downgrade() -> None:
 
 @pytest.fixture(scope="module")
 def own_database(server_url: str, worker_id: str) -> Iterator[URL]:
-    # The name must not start with "<worker database>_": that prefix marks the worker's roles.
     name = f"{os.environ.get('REDSCARF_TEST_DB_PREFIX', 'rs_test')}_{worker_id}mig"
     yield _prepare_database(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:

@@ -340,8 +340,8 @@ def _mfa_user(conn: Connection, keys: Keys, mfa_token: str) -> Any:
     return user
 
 
-def setup_totp(conn: Connection, keys: Keys, mfa_token: str) -> tuple[str, str]:
-    """A new TOTP secret for a user who has none yet: (secret, otpauth:// URI for a QR code)."""
+def setup_totp(conn: Connection, keys: Keys, mfa_token: str) -> tuple[int, str, str]:
+    """A new TOTP secret for a user who has none yet: (user id, secret, otpauth:// URI)."""
     user = _mfa_user(conn, keys, mfa_token)
     if user.totp_enabled_at is not None:
         raise Conflict("已绑定动态口令，请直接输入口令", code="TOTP_ALREADY_ENABLED")
@@ -354,7 +354,7 @@ def setup_totp(conn: Connection, keys: Keys, mfa_token: str) -> tuple[str, str]:
     uri = pyotp.TOTP(secret).provisioning_uri(
         name=user.username or str(user.id), issuer_name="红领巾 redscarf"
     )
-    return secret, uri
+    return int(user.id), secret, uri
 
 
 def verify_totp(
