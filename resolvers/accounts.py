@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 from strawberry.types import Info
 
 from authz.principal import Principal, PrincipalKind, Scope
@@ -51,8 +51,7 @@ from schema.accounts import (
 )
 from schema.context import Context
 from schema.counties import UserError
-from tenants.metadata import translate_map
-from tenants.sessions import Tenant
+from tenants.sessions import Tenant, act_as_county
 
 P = TypeVar("P")
 
@@ -104,9 +103,7 @@ def _audit_county(
 ) -> None:
     """The county's audit entry, in this (shared) transaction, written as the county role.
     Last in the transaction: the county role reaches no shared table afterwards."""
-    bound = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
-    bound.execute(text(f'SET LOCAL ROLE "{tenant.role_name}"'))
-    bound.execute(county_entries(principal, action, [obj]))
+    act_as_county(conn, tenant).execute(county_entries(principal, action, [obj]))
 
 
 # --- sign-in ---------------------------------------------------------------------------------

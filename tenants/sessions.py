@@ -99,11 +99,16 @@ async def tenant_session(engine: AsyncEngine, tenant: Tenant) -> AsyncIterator[A
 @contextmanager
 def tenant_connection(engine: Engine, tenant: Tenant) -> Iterator[Connection]:
     """The synchronous twin of `tenant_session`, for jobs and the command line."""
-    with engine.connect() as conn:
-        bound = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
-        with bound.begin():
-            bound.execute(text(_set_role(tenant.role_name)))
-            yield bound
+    with engine.connect() as conn, conn.begin():
+        yield act_as_county(conn, tenant)
+
+
+def act_as_county(conn: Connection, tenant: Tenant) -> Connection:
+    """The rest of this (already begun) transaction runs as the county: its schema, its role.
+    There is no way back within the transaction, which is the point."""
+    bound = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
+    bound.execute(text(_set_role(tenant.role_name)))
+    return bound
 
 
 def load_tenant(conn: Connection, code: str) -> Tenant:

@@ -199,39 +199,18 @@ def test_an_operator_creates_the_first_admin_and_a_development_token(
         )
     username = f"admin{code}"
 
+    def create_admin(password: str) -> subprocess.CompletedProcess[str]:
+        return redscarf(
+            *("user", "create", "--username", username, "--name", "县管理员"),
+            *("--role", "county_admin", "--county", code, "--password", password),
+            env=env,
+        )
+
     # When the operator creates its first admin, a weak password is refused
-    weak = redscarf(
-        "user",
-        "create",
-        "--username",
-        username,
-        "--name",
-        "县管理员",
-        "--role",
-        "county_admin",
-        "--county",
-        code,
-        "--password",
-        "123",
-        env=env,
-    )
+    weak = create_admin("123")
     assert weak.returncode != 0
     assert "WEAK_PASSWORD" in weak.stderr
-    done = redscarf(
-        "user",
-        "create",
-        "--username",
-        username,
-        "--name",
-        "县管理员",
-        "--role",
-        "county_admin",
-        "--county",
-        code,
-        "--password",
-        "Changshun-2026!",
-        env=env,
-    )
+    done = create_admin("Changshun-2026!")
     assert done.returncode == 0, done.stderr
 
     # Then a development token for that admin is printed, and it names the account
