@@ -149,9 +149,9 @@ class AuditEntry:
     client: str | None = strawberry.field(description="客户端（User-Agent 与地址）。")
 
 
-@strawberry.input(description="用户名和密码登录。")
+@strawberry.input(description="用户名（家长可用手机号）和密码登录。")
 class SignInInput:
-    username: str = strawberry.field(description="用户名。")
+    username: str = strawberry.field(description="用户名；家长设置过密码的，也可填手机号。")
     password: str = strawberry.field(description="密码。")
 
 
@@ -182,9 +182,11 @@ class SignInWithCodeInput:
     code: str = strawberry.field(description="短信中的 6 位验证码。")
 
 
-@strawberry.input(description="修改密码（其他设备上的登录随之失效）。")
+@strawberry.input(
+    description="修改密码（其他设备上的登录随之失效）；用验证码注册的家长可借此设置第一个密码。"
+)
 class ChangePasswordInput:
-    old_password: str = strawberry.field(description="原密码。")
+    old_password: str = strawberry.field(description="原密码；尚未设置过密码时不检查。")
     new_password: str = strawberry.field(
         description="新密码：至少 10 位，含大写字母、小写字母、数字、符号中的至少三类。"
     )

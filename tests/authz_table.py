@@ -317,7 +317,7 @@ OPERATIONS: dict[str, Op] = {
         "{ ok userErrors { code } } }",
         "changePassword",
         "county",
-        # the test users sign in by token only: the old password is wrong (a user error)
+        # the test users have no password yet: each sets its first one
         table("allowed", anonymous=U, operator=F, county_app=F),
     ),
     # --- public: the caller needs no credentials; the input's decide -----------------------

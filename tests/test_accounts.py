@@ -330,6 +330,14 @@ async def test_a_guardian_registers_and_signs_in_with_a_phone_code(
     reused = (await gql.data(login, {"p": phone, "c": code}))["signInWithCode"]
     assert reused["userErrors"][0]["code"] == "INVALID_CODE"
 
+    # The guardian sets a password, and from then on may sign in with phone and password
+    first = """mutation { changePassword(input: {oldPassword: "", newPassword: "Jiazhang-2026!"})
+      { ok userErrors { code } } }"""
+    done = await gql.data(first, headers=bearer(tokens["accessToken"]))
+    assert done["changePassword"] == {"ok": True, "userErrors": []}
+    assert (await sign_in(gql, phone, "Jiazhang-2026!"))["tokens"] is not None
+    assert (await sign_in(gql, phone, "wrong"))["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
+
 
 async def test_a_guardian_phone_is_stored_encrypted_and_found_by_keyed_hash(
     gql: GraphQLClient, engine: Engine
@@ -720,3 +728,40 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
         )
     mutations = set(graphql_schema._schema.mutation_type.fields)
     assert mutations - actions == set()
+
+
+async def test_the_invitation_chain_from_the_operator_down_to_a_countys_first_admin(
+    settings: Settings, async_engine: AsyncEngine, county: County
+) -> None:
+    operator = "operator-token-for-the-invitation-chain"
+    app = create_app(
+        settings.model_copy(update={"operator_token": operator}), async_engine=async_engine
+    )
+    invite = """mutation($r: Role!, $s: String!) { createInvitation(input: {role: $r, scope: $s,
+      displayName: "新管理员"}) { token userErrors { code } } }"""
+    accept = """mutation($t: String!, $u: String!) { acceptInvitation(input: {token: $t,
+      username: $u, password: "Guanliyuan-2026"}) { grant { role countyCode scope } } }"""
+    stamp = dt.datetime.now().microsecond
+    async with GraphQLClient(app) as client:
+        # The operator invites Guizhou's province admin
+        token = (
+            await client.data(invite, {"r": "PROVINCE_ADMIN", "s": "52"}, headers=bearer(operator))
+        )["createInvitation"]["token"]
+        grant = (await client.data(accept, {"t": token, "u": f"gz{stamp}"}))["acceptInvitation"]
+        assert grant["grant"] == {"role": "PROVINCE_ADMIN", "countyCode": None, "scope": "52"}
+        # whose first sign-in asks for a second factor
+        assert (await sign_in(client, f"gz{stamp}", "Guanliyuan-2026"))["mfaSetupRequired"]
+
+        # The province admin invites the county's first admin (naming the county)
+        province = bearer(client.token_for("province_admin", None, "52"), county.code)
+        token = (await client.data(invite, {"r": "COUNTY_ADMIN", "s": "c"}, headers=province))[
+            "createInvitation"
+        ]["token"]
+        grant = (await client.data(accept, {"t": token, "u": f"hs{stamp}"}))["acceptInvitation"]
+        assert grant["grant"] == {"role": "COUNTY_ADMIN", "countyCode": county.code, "scope": "c"}
+
+        # but not a counselor: that is the county's to do
+        refused = await client.execute(
+            invite, {"r": "SQUADRON_COUNSELOR", "s": "c"}, headers=province
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -311,6 +311,16 @@ def _record_failure(conn: Connection, settings: Settings, user_id: int) -> None:
     )
 
 
+def _login_name(cipher: FieldCipher, name: str) -> Any:
+    """A user name, or a guardian's phone number (found by its keyed hash)."""
+    name = name.strip().lower()
+    try:
+        phone = normalise_phone(name)
+    except InvalidInput:
+        return users.c.username == name
+    return users.c.phone_hash == cipher.keyed_hash(phone, context=PHONE)
+
+
 def login_with_password(
     conn: Connection, keys: Keys, settings: Settings, username: str, password: str, client: str
 ) -> Tokens | MfaChallenge:
@@ -319,7 +329,7 @@ def login_with_password(
     The caller commits even when this raises `InvalidCredentials`, so the failure counts.
     """
     user = conn.execute(
-        select(users).where(users.c.username == username.strip().lower()).with_for_update()
+        select(users).where(_login_name(keys.cipher, username)).with_for_update()
     ).first()
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or user.disabled_at is not None:
@@ -422,9 +432,10 @@ def end_session(conn: Connection, session_id: uuid.UUID, *, reason: str = "logou
 def change_password(
     conn: Connection, user_id: int, session_id: uuid.UUID | None, old: str, new: str
 ) -> None:
-    """A new password ends every other session of the user."""
+    """A new password ends every other session of the user. An account that has none yet (a
+    guardian registered by phone code) sets its first one: the session is the proof."""
     user = conn.execute(select(users).where(users.c.id == user_id).with_for_update()).one()
-    if not verify_password(user.password_hash, old):
+    if user.password_hash is not None and not verify_password(user.password_hash, old):
         raise InvalidCredentials("原密码不正确")
     check_rules(new, user.username)
     conn.execute(
