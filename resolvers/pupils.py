@@ -8,12 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from authz.principal import PrincipalKind
+from domain.people.names import search_key
 from redscarf.errors import NotFound
 from resolvers.paging import MAX_PAGE, page_info, page_size
 from resolvers.people import pupil_by_id, pupils_page
 from schema.context import Context
 from schema.ids import decode_key_cursor, encode_key_cursor
-from schema.pupils import Pupil, PupilConnection, PupilEdge
+from schema.pupils import Pupil, PupilConnection, PupilEdge, PupilStatus
 
 DEFAULT_PAGE = 50
 
@@ -35,6 +36,14 @@ async def pupils(
         strawberry.ID | None,
         strawberry.argument(description="只列出该单位（全局 ID，如一个中队）之下的队员。"),
     ] = None,
+    search: Annotated[
+        str | None,
+        strawberry.argument(
+            description="按姓名查找：姓名中的字，或拼音、拼音首字母的开头（如 王、wangx、wxh）。"
+        ),
+    ] = None,
+    grade: Annotated[int | None, strawberry.argument(description="只列出该年级。")] = None,
+    status: Annotated[PupilStatus | None, strawberry.argument(description="只列出该状态。")] = None,
 ) -> PupilConnection:
     first = page_size(first)
     context = info.context
@@ -55,6 +64,9 @@ async def pupils(
             first=first,
             after=after_key,
             under_path=under_path,
+            search=search_key(search) if search else None,
+            grade=grade,
+            status=status.value if status else None,
         )
     county = (await context.tenant()).code
     edges = [

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.printer import print_schema
 
-from resolvers import accounts
+from resolvers import accounts, pupil_mutations
 from resolvers import counties as county_resolvers
 from resolvers import pupils as pupil_resolvers
 from resolvers import units as unit_resolvers
@@ -32,7 +32,13 @@ from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.node import Node
 from schema.org import Unit, UnitConnection
-from schema.pupils import Pupil, PupilConnection
+from schema.pupils import (
+    EnrolPupilsPayload,
+    PromoteGradesPayload,
+    Pupil,
+    PupilConnection,
+    PupilPayload,
+)
 
 # units → edges → node → children → children → children → pupilCount is depth 7; leave room.
 MAX_DEPTH = 12
@@ -129,6 +135,30 @@ class Mutation:
     create_api_key: CreateApiKeyPayload = strawberry.field(
         resolver=accounts.create_api_key,
         description="为本县（区）自己的应用创建密钥（县级管理员）；密钥只显示一次。",
+    )
+    create_pupil: PupilPayload = strawberry.field(
+        resolver=pupil_mutations.create_pupil,
+        description="登记一名队员（县级管理员、大队辅导员、中队辅导员，在本辖区内）。",
+    )
+    update_pupil: PupilPayload = strawberry.field(
+        resolver=pupil_mutations.update_pupil_details,
+        description="更正队员的姓名、性别、出生日期或身份证号码；原值记入审计日志。",
+    )
+    move_pupil: PupilPayload = strawberry.field(
+        resolver=pupil_mutations.move_pupil,
+        description="把队员调到另一个中队（调出和调入的中队都须在辖区内）。",
+    )
+    change_pupil_status: PupilPayload = strawberry.field(
+        resolver=pupil_mutations.change_pupil_status,
+        description="离队、离队入团、转出、转入：改变队员状态并记入状态历史。",
+    )
+    enrol_pupils: EnrolPupilsPayload = strawberry.field(
+        resolver=pupil_mutations.enrol_pupils,
+        description="分批入队：一批预备队员同一天入队，全部成功或全部不变。",
+    )
+    promote_grades: PromoteGradesPayload = strawberry.field(
+        resolver=pupil_mutations.promote_all_grades,
+        description="新学年升级：全县中队和在册队员升一个年级（县级管理员，每学年一次）。",
     )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"

@@ -9,8 +9,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from domain.people.pupils import ID_NUMBER
+from domain.personal.id_numbers import mask_id_number
 from resolvers.people import PupilRecord
 from schema.context import Context
+from schema.counties import UserError
 from schema.ids import encode_global_id
 from schema.node import Node, PageInfo
 from schema.org import Unit
@@ -87,6 +90,29 @@ class Pupil(Node):
         await info.context.reveals.load(("Pupil", self.row_id, "birthDate"))
         return value.isoformat()
 
+    @strawberry.field(
+        description="身份证号码。默认脱敏（如 `469***********123X`）；`reveal: true` 显示全文，"
+        "需要查看个人信息的权限，且会记入审计日志。"
+    )
+    async def id_number(
+        self,
+        info: Info[Context, None],
+        reveal: Annotated[
+            bool, strawberry.argument(description="显示全文（记入审计日志）。")
+        ] = False,
+    ) -> str | None:
+        stored = self.record.id_number_enc
+        if stored is None:
+            return None
+        cipher = info.context.services.keys.cipher
+        value = cipher.decrypt(stored, context=ID_NUMBER)
+        if not reveal:
+            return mask_id_number(value)
+        rels = "bound" if self.record.bound else ""
+        await info.context.require("pupil.personal", "read", self.record.path, rels)
+        await info.context.reveals.load(("Pupil", self.row_id, "idNumber"))
+        return value
+
 
 @strawberry.type(description="队员列表中的一项。")
 class PupilEdge:
@@ -98,3 +124,82 @@ class PupilEdge:
 class PupilConnection:
     edges: list[PupilEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
+
+
+@strawberry.input(description="登记一名队员（或预备队员）。")
+class CreatePupilInput:
+    squadron_id: strawberry.ID = strawberry.field(description="所在中队（全局 ID）。")
+    name: str = strawberry.field(description="姓名（可含间隔号，如 阿卜杜·热合曼）。")
+    gender: Gender | None = strawberry.field(
+        default=None, description="性别；填了身份证号码时可不填（从号码读出）。"
+    )
+    birth_date: dt.date | None = strawberry.field(
+        default=None, description="出生日期；填了身份证号码时可不填。"
+    )
+    id_number: str | None = strawberry.field(
+        default=None, description="身份证号码（18 位，校验位检查；加密保存，只显示脱敏形式）。"
+    )
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="所在小队。")
+    status: PupilStatus = strawberry.field(
+        default=PupilStatus.MEMBER, description="少先队员或预备队员（尚未入队）。"
+    )
+    joined_on: dt.date | None = strawberry.field(default=None, description="入队日期。")
+    batch: str | None = strawberry.field(default=None, description="入队批次（分批入队）。")
+
+
+@strawberry.input(description="更正一名队员的信息（原值记入审计日志）。只改填了的字段。")
+class UpdatePupilInput:
+    id: strawberry.ID = strawberry.field(description="队员的全局 ID。")
+    name: str | None = strawberry.field(default=None, description="姓名。")
+    gender: Gender | None = strawberry.field(default=None, description="性别。")
+    birth_date: dt.date | None = strawberry.field(default=None, description="出生日期。")
+    id_number: str | None = strawberry.field(default=None, description="身份证号码。")
+
+
+@strawberry.input(description="把队员调到另一个中队（及小队）。")
+class MovePupilInput:
+    id: strawberry.ID = strawberry.field(description="队员的全局 ID。")
+    squadron_id: strawberry.ID = strawberry.field(description="新中队。")
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="新小队。")
+
+
+@strawberry.input(description="改变队员状态：离队、离队入团、转出、转入（重新入队）。")
+class ChangePupilStatusInput:
+    id: strawberry.ID = strawberry.field(description="队员的全局 ID。")
+    status: PupilStatus = strawberry.field(description="新状态。")
+    on_date: dt.date = strawberry.field(description="生效日期。")
+    note: str | None = strawberry.field(default=None, description="说明。")
+
+
+@strawberry.input(description="一批预备队员入队（分批入队）。")
+class EnrolPupilsInput:
+    ids: list[strawberry.ID] = strawberry.field(description="预备队员的全局 ID（最多 500 个）。")
+    joined_on: dt.date = strawberry.field(description="入队日期（入队仪式那天）。")
+    batch: str = strawberry.field(description="批次，如“2026年秋季第一批”。")
+
+
+@strawberry.input(description="新学年升级：全县所有中队和在册队员升一个年级。每学年只做一次。")
+class PromoteGradesInput:
+    academic_year: int = strawberry.field(
+        description="学年（以开始的年份计，如 2026 表示 2026–2027 学年）。"
+    )
+
+
+@strawberry.type(description="队员变更的结果。")
+class PupilPayload:
+    pupil: Pupil | None = strawberry.field(description="变更后的队员。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.type(description="分批入队的结果。")
+class EnrolPupilsPayload:
+    enrolled: int = strawberry.field(description="本次入队的人数。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.type(description="新学年升级的结果。")
+class PromoteGradesPayload:
+    pupils: int = strawberry.field(description="升级的队员人数。")
+    squadrons: int = strawberry.field(description="升级的中队数。")
+    already_done: bool = strawberry.field(description="该学年已升级过（本次未作改动）。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")

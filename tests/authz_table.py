@@ -126,11 +126,28 @@ def county_wide(in_a: str, **by_role: str) -> dict[str, Expect]:
     return expect
 
 
+def pupil_write(ok: str) -> dict[str, Expect]:
+    """Changing a pupil: not found out of sight, forbidden where only seen, `ok` where written."""
+    writers = {
+        role: (ok, NF, NF) for role in ("brigade_counselor", "squadron_counselor", "county_app")
+    }
+    seers = {role: (F, NF, NF) for role in ("township_admin", "team_counselor", "guardian")}
+    return {**table(NF, anonymous=U), **writers, **seers, "county_admin": (ok, ok, NF)}
+
+
 def _new_code(world: World, services: Any, place: str) -> dict[str, Any]:
     from tests.conftest import new_county_code
 
     province = "52" if place == "in" else "46"
     return {"input": {"code": new_county_code(province), "name": "新县", "provinceCode": province}}
+
+
+def _this_academic_year() -> int:
+    import datetime as dt
+
+    from domain.people.pupils import academic_year
+
+    return academic_year(dt.date.today())
 
 
 def _assignment(world: World, services: Any, place: str) -> dict[str, Any]:
@@ -319,6 +336,68 @@ OPERATIONS: dict[str, Op] = {
         "county",
         # the test users have no password yet: each sets its first one
         table("allowed", anonymous=U, operator=F, county_app=F),
+    ),
+    "createPupil": Op(
+        'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '
+        "gender: FEMALE}) { pupil { name } userErrors { code } } }",
+        "createPupil",
+        "object",
+        {
+            **table((F, F, "UNIT_NOT_FOUND"), anonymous=U),
+            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
+            "brigade_counselor": ("ok", F, "UNIT_NOT_FOUND"),
+            "squadron_counselor": ("ok", F, "UNIT_NOT_FOUND"),
+            "county_app": ("ok", F, "UNIT_NOT_FOUND"),
+        },
+        lambda world, services, place: {"s": squadron_id(place, world)},
+    ),
+    "updatePupil": Op(
+        'mutation($id: ID!) { updatePupil(input: {id: $id, name: "王小红"}) '
+        "{ pupil { name } userErrors { code } } }",
+        "updatePupil",
+        "object",
+        pupil_write("ok"),
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "movePupil": Op(
+        "mutation($id: ID!, $s: ID!, $t: ID) { movePupil(input: {id: $id, squadronId: $s, "
+        "teamId: $t}) { pupil { name } userErrors { code } } }",
+        "movePupil",
+        "object",
+        pupil_write("ok"),
+        # to where it is (P1 stays in team M1): nothing moves, the checks are all made
+        lambda world, services, place: {
+            "id": pupil_id(place, world),
+            "s": squadron_id("in" if place == "other" else place, world),
+            "t": gid("Unit", world.a.county.code, world.a.units["M1"].id)
+            if place != "out"
+            else None,
+        },
+    ),
+    "changePupilStatus": Op(
+        # member to member: refused as a user error once the caller is let through
+        "mutation($id: ID!) { changePupilStatus(input: {id: $id, status: MEMBER, "
+        'onDate: "2026-09-01"}) { pupil { name } userErrors { code } } }',
+        "changePupilStatus",
+        "object",
+        pupil_write("allowed"),
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "enrolPupils": Op(
+        # a member enrolled again: refused as a user error once the caller is let through
+        'mutation($id: ID!) { enrolPupils(input: {ids: [$id], joinedOn: "2026-10-13", '
+        'batch: "第一批"}) { enrolled userErrors { code } } }',
+        "enrolPupils",
+        "object",
+        pupil_write("allowed"),
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "promoteGrades": Op(
+        "mutation($y: Int!) { promoteGrades(input: {academicYear: $y}) { alreadyDone } }",
+        "promoteGrades",
+        "county",
+        county_wide(F, county_admin="allowed"),
+        lambda world, services, place: {"y": _this_academic_year()},
     ),
     # --- public: the caller needs no credentials; the input's decide -----------------------
     "signIn": Op(

@@ -26,6 +26,7 @@ from domain.accounts.tables import role_assignments, sessions, users
 from domain.accounts.tokens import issue_access_token, read_access_token
 from domain.audit.service import purge_older_than
 from domain.audit.tables import audit_log
+from domain.people.pupils import academic_year
 from redscarf.app import create_app
 from redscarf.settings import Settings
 from schema.ids import encode_global_id
@@ -649,7 +650,9 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             headers=bearer(operator),
         )
         assert created["createCounty"]["created"]
-        squadron = create_unit(engine, county, "squadron", "六（1）中队", root_of(engine, county))
+        squadron = create_unit(
+            engine, county, "squadron", "六（1）中队", root_of(engine, county), grade=6
+        )
         invitation = (
             await do(
                 """mutation($s: String!) { createInvitation(input: {role: SQUADRON_COUNSELOR,
@@ -693,6 +696,43 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
         await do(
             "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { ok } }",
             {"id": key},
+            headers=admin,
+        )
+        squadron_id = encode_global_id("Unit", county.code, squadron.id)
+        pupil = (
+            await do(
+                """mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "郑小雨",
+            gender: FEMALE, status: PRE_MEMBER}) { pupil { id } } }""",
+                {"s": squadron_id},
+                headers=admin,
+            )
+        )["createPupil"]["pupil"]["id"]
+        await do(
+            'mutation($id: ID!) { updatePupil(input: {id: $id, name: "郑晓雨"}) { pupil { id } } }',
+            {"id": pupil},
+            headers=admin,
+        )
+        await do(
+            "mutation($id: ID!, $s: ID!) { movePupil(input: {id: $id, squadronId: $s}) "
+            "{ pupil { id } } }",
+            {"id": pupil, "s": squadron_id},
+            headers=admin,
+        )
+        await do(
+            'mutation($id: ID!) { enrolPupils(input: {ids: [$id], joinedOn: "2026-10-13", '
+            'batch: "一"}) { enrolled } }',
+            {"id": pupil},
+            headers=admin,
+        )
+        await do(
+            "mutation($id: ID!, $d: Date!) { changePupilStatus(input: {id: $id, "
+            "status: LEFT, onDate: $d}) { pupil { id } } }",
+            {"id": pupil, "d": dt.date.today().isoformat()},
+            headers=admin,
+        )
+        await do(
+            "mutation($y: Int!) { promoteGrades(input: {academicYear: $y}) { pupils } }",
+            {"y": academic_year(dt.date.today())},
             headers=admin,
         )
         phone = f"136{dt.datetime.now().microsecond:08d}"[:11]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -25,6 +26,7 @@ from domain.demo.names import given_name, numeral, person, surname
 from domain.demo.plan import ROOT_LABEL, CountyPlan, SchoolPlan, plan_county
 from domain.org.tables import Area, UnitKind, units
 from domain.people import tables as people
+from domain.people.names import pinyin_of
 from domain.people.tables import CounselorKind, PupilStatus
 from redscarf.errors import Conflict, InvalidInput
 from tenants.sessions import Tenant, tenant_connection
@@ -44,6 +46,8 @@ PUPIL_COLUMNS = (
     "status",
     "joined_on",
     "batch",
+    "name_pinyin",
+    "name_initials",
 )
 GUARDIAN_COLUMNS = ("id", "name", "registered_at")
 BINDING_COLUMNS = ("guardian_id", "pupil_id", "relation", "verified_at")
@@ -280,7 +284,19 @@ def _write_school(
 
     pupil_ids = _allocate(cur, sequences["pupils"], len(roster))
     pupil_rows = [
-        (pupil_id, e[2], e[3], e[0] + e[1], e[4], e[5], e[6], e[7], e[8], e[9])
+        (
+            pupil_id,
+            e[2],
+            e[3],
+            e[0] + e[1],
+            e[4],
+            e[5],
+            e[6],
+            e[7],
+            e[8],
+            e[9],
+            *_pinyin(e[0] + e[1]),
+        )
         for pupil_id, e in zip(pupil_ids, roster, strict=True)
     ]
 
@@ -342,6 +358,11 @@ def _write_school(
 
 
 # --- database helpers ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65_536)
+def _pinyin(name: str) -> tuple[str, str]:
+    return pinyin_of(name)  # names repeat often across a county: computed once each
 
 
 def _claim(conn: Connection, run_key: str, step: str) -> bool:

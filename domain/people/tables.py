@@ -1,7 +1,7 @@
 """People of one county (tenant schema).
 
-National ID and phone numbers are not collected yet; issue 4 adds them encrypted with a keyed
-hash for search, as DESIGN.md requires.
+National ID numbers and phone numbers are stored encrypted (`*_enc`, domain.personal.crypto)
+and found by keyed hash (`*_hash`); they are never stored in the clear.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
+    Integer,
+    LargeBinary,
     SmallInteger,
     Table,
     Text,
@@ -55,6 +58,19 @@ pupils = Table(
     Column("joined_on", Date, comment="入队 date"),
     Column("batch", Text, comment="入队 batch (分批入队)"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("id_number_enc", Text, comment="ID number, encrypted"),
+    Column("id_number_hash", LargeBinary, unique=True, comment="Keyed hash of the ID number"),
+    Column("name_pinyin", Text, comment="Full pinyin of the name, for search"),
+    Column("name_initials", Text, comment="Pinyin initials of the name, for search"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "ix_pupils_name_pinyin", "name_pinyin", postgresql_ops={"name_pinyin": "text_pattern_ops"}
+    ),
+    Index(
+        "ix_pupils_name_initials",
+        "name_initials",
+        postgresql_ops={"name_initials": "text_pattern_ops"},
+    ),
     CheckConstraint("gender IN ('male', 'female')", name="gender"),
     CheckConstraint("grade BETWEEN 1 AND 9", name="grade"),
     CheckConstraint(
@@ -69,6 +85,8 @@ guardians = Table(
     Column("name", Text, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("user_id", BigInteger, index=True, comment="The guardian's account (shared.users)"),
+    Column("phone_enc", Text, comment="Phone number, encrypted"),
+    Column("phone_hash", LargeBinary, index=True, comment="Keyed hash of the phone number"),
 )
 
 guardian_bindings = Table(
@@ -93,4 +111,29 @@ counselors = Table(
     CheckConstraint(
         "kind IN (" + ", ".join(repr(k.value) for k in CounselorKind) + ")", name="kind"
     ),
+)
+
+
+pupil_status_changes = Table(
+    "pupil_status_changes",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False, index=True),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("on_date", Date, nullable=False, comment="When it took effect (入队, 离队 ...)"),
+    Column("batch", Text),
+    Column("note", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="Every change of a pupil's status, so any figure can be asked as of a date.",
+)
+
+grade_promotions = Table(
+    "grade_promotions",
+    tenant_metadata,
+    Column("academic_year", Integer, primary_key=True, comment="Its first calendar year"),
+    Column("promoted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("pupils", Integer, nullable=False),
+    Column("squadrons", Integer, nullable=False),
+    comment="The start-of-year promotion, done once per academic year.",
 )
