@@ -114,18 +114,21 @@ async def _pupil(context: Context, pk: int) -> Pupil:
     return Pupil.from_record(found, (await context.tenant()).code)
 
 
+def _identity(context: Context, input: CreatePupilInput | UpdatePupilInput) -> dict[str, Any]:
+    return identity_columns(
+        context.services.keys.cipher,
+        name=input.name,
+        id_number=input.id_number,
+        birth_date=input.birth_date,
+        gender=input.gender.value if input.gender else None,
+    )
+
+
 async def create_pupil(info: Info[Context, None], input: CreatePupilInput) -> PupilPayload:
     context = info.context
     squadron, team = await _placement(context, input.squadron_id, input.team_id)
-    cipher = context.services.keys.cipher
     try:
-        values = identity_columns(
-            cipher,
-            name=input.name,
-            id_number=input.id_number,
-            birth_date=input.birth_date,
-            gender=input.gender.value if input.gender else None,
-        )
+        values = _identity(context, input)
         if "gender" not in values:
             raise InvalidInput("请填写性别或身份证号码", code="GENDER_REQUIRED")
         if squadron.grade is None:
@@ -169,13 +172,7 @@ async def update_pupil_details(info: Info[Context, None], input: UpdatePupilInpu
     current = await _reachable_pupil(context, input.id)
     cipher = context.services.keys.cipher
     try:
-        values = identity_columns(
-            cipher,
-            name=input.name,
-            id_number=input.id_number,
-            birth_date=input.birth_date,
-            gender=input.gender.value if input.gender else None,
-        )
+        values = _identity(context, input)
     except RedscarfError as exc:
         return PupilPayload(pupil=None, user_errors=_errors(exc))
     if not values:
