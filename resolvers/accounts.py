@@ -50,7 +50,7 @@ from schema.accounts import (
     Viewer,
 )
 from schema.context import Context
-from schema.counties import UserError
+from schema.user_errors import UserError
 from tenants.sessions import Tenant, act_as_county
 
 P = TypeVar("P")

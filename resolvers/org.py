@@ -184,12 +184,28 @@ async def _counselor_counts(session: AsyncSession, ids: Sequence[int]) -> list[i
     return [found.get(i, 0) for i in ids]
 
 
+async def _unit_counts(session: AsyncSession, ids: Sequence[int]) -> list[dict[str, int]]:
+    """Units by kind under each unit (itself not counted), one statement for all."""
+    top, below = units.alias("top"), units.alias("below")
+    rows = await session.execute(
+        select(top.c.id, below.c.kind, func.count())
+        .select_from(top.join(below, below.c.path.op("<@")(top.c.path)))
+        .where(top.c.id.in_(ids), below.c.id != top.c.id, below.c.archived_at.is_(None))
+        .group_by(top.c.id, below.c.kind)
+    )
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, kind, n in rows:
+        found[pk][kind] = int(n)
+    return [found.get(i, {}) for i in ids]
+
+
 @dataclass(frozen=True)
 class OrgLoaders:
     unit: DataLoader[int, UnitRecord | None]
     children: DataLoader[int, list[UnitRecord]]
     pupil_count: DataLoader[int, int]
     counselor_count: DataLoader[int, int]
+    unit_counts: DataLoader[int, dict[str, int]]
 
 
 def make_org_loaders(open_session: SessionFactory) -> OrgLoaders:
@@ -207,4 +223,5 @@ def make_org_loaders(open_session: SessionFactory) -> OrgLoaders:
         children=loader(_children),
         pupil_count=loader(_pupil_counts),
         counselor_count=loader(_counselor_counts),
+        unit_counts=loader(_unit_counts),
     )

@@ -34,7 +34,6 @@ from resolvers.people import (
 )
 from resolvers.pupils import _caller_user_id
 from schema.context import Context
-from schema.counties import UserError
 from schema.pupils import (
     ChangePupilStatusInput,
     CreatePupilInput,
@@ -47,6 +46,7 @@ from schema.pupils import (
     PupilPayload,
     UpdatePupilInput,
 )
+from schema.user_errors import UserError
 
 MAX_BATCH = 500
 

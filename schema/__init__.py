@@ -12,7 +12,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.printer import print_schema
 
-from resolvers import accounts, pupil_mutations
+from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import counties as county_resolvers
 from resolvers import pupils as pupil_resolvers
 from resolvers import units as unit_resolvers
@@ -31,7 +31,7 @@ from schema.accounts import (
 from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.node import Node
-from schema.org import Unit, UnitConnection
+from schema.org import Unit, UnitConnection, UnitPayload
 from schema.pupils import (
     EnrolPupilsPayload,
     PromoteGradesPayload,
@@ -135,6 +135,21 @@ class Mutation:
     create_api_key: CreateApiKeyPayload = strawberry.field(
         resolver=accounts.create_api_key,
         description="为本县（区）自己的应用创建密钥（县级管理员）；密钥只显示一次。",
+    )
+    create_unit: UnitPayload = strawberry.field(
+        resolver=unit_mutations.create_unit,
+        description="新设单位（县级、乡镇管理员和大队辅导员，在本辖区内）。",
+    )
+    update_unit: UnitPayload = strawberry.field(
+        resolver=unit_mutations.update_unit, description="修改单位名称、城乡属性、学校类别或年级。"
+    )
+    move_unit: UnitPayload = strawberry.field(
+        resolver=unit_mutations.move_unit,
+        description="把单位连同下级移到新上级之下；其中的角色授权和应用密钥随之移动。",
+    )
+    archive_unit: UnitPayload = strawberry.field(
+        resolver=unit_mutations.archive_unit,
+        description="撤销（归档）单位及其下级；须先调出其中的在册队员。",
     )
     create_pupil: PupilPayload = strawberry.field(
         resolver=pupil_mutations.create_pupil,

@@ -10,7 +10,7 @@ import strawberry
 
 from authz.roles import LABELS
 from authz.roles import Role as DomainRole
-from schema.counties import UserError
+from schema.user_errors import UserError
 
 
 @strawberry.enum(description="角色。")

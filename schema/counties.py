@@ -8,13 +8,8 @@ from strawberry.types import Info
 from authz.principal import COUNTY_ROOT
 from redscarf.errors import Forbidden
 from schema.context import Context
-from schema.org import UnitKind
-
-
-@strawberry.type(description="某一层级的单位数。")
-class UnitKindCount:
-    kind: UnitKind = strawberry.field(description="层级。")
-    count: int = strawberry.field(description="该层级的单位数（不含已撤销的）。")
+from schema.org import UnitKind, UnitKindCount
+from schema.user_errors import UserError
 
 
 @strawberry.type(description="县（区）少工委：平台上的一个租户。")
@@ -49,17 +44,6 @@ class County:
         if not await info.context.may("statistics", "read", COUNTY_ROOT, county=county):
             return None
         return (await info.context.county_stats.load(self.code)).counselors
-
-
-@strawberry.type(
-    description="可由调用方纠正的输入错误（业务校验失败时返回，而不是抛出 GraphQL 错误）。"
-)
-class UserError:
-    field: str | None = strawberry.field(
-        description="出错的输入字段（camelCase），整体错误时为空。"
-    )
-    code: str = strawberry.field(description="稳定的英文错误码，如 INVALID_ADMIN_CODE。")
-    message: str = strawberry.field(description="给人看的中文说明。")
 
 
 @strawberry.input(description="开通一个县（区）租户所需的信息。")

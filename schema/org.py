@@ -12,6 +12,7 @@ from resolvers.org import UnitRecord
 from schema.context import Context
 from schema.ids import encode_global_id
 from schema.node import Node, PageInfo
+from schema.user_errors import UserError
 
 
 @strawberry.enum(description="组织单位的层级。")
@@ -35,6 +36,12 @@ class SchoolKind(enum.Enum):
     ORDINARY = strawberry.enum_value("ordinary", description="普通学校")
     MIGRANT = strawberry.enum_value("migrant", description="新居民子女学校")
     DEMONSTRATION = strawberry.enum_value("demonstration", description="红领巾示范校")
+
+
+@strawberry.type(description="某一层级的单位数。")
+class UnitKindCount:
+    kind: UnitKind = strawberry.field(description="层级。")
+    count: int = strawberry.field(description="该层级的单位数（不含已撤销的）。")
 
 
 @strawberry.type(description="组织单位：县（区）、乡镇（街道）/社区、学校大队、中队、小队。")
@@ -101,6 +108,11 @@ class Unit(Node):
             return None
         return await info.context.org.counselor_count.load(self.row_id)
 
+    @strawberry.field(description="本单位之下（不含本身）各层级的单位数，每个层级一项。")
+    async def unit_counts(self, info: Info[Context, None]) -> list[UnitKindCount]:
+        counts = await info.context.org.unit_counts.load(self.row_id)
+        return [UnitKindCount(kind=k, count=counts.get(k.value, 0)) for k in UnitKind]
+
 
 @strawberry.type(description="单位列表中的一项。")
 class UnitEdge:
@@ -113,3 +125,41 @@ class UnitConnection:
     edges: list[UnitEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
     total_count: int = strawberry.field(description="符合条件的单位总数（不只本页）。")
+
+
+@strawberry.input(description="在某单位之下新设一个单位。")
+class CreateUnitInput:
+    parent_id: strawberry.ID = strawberry.field(description="上级单位（全局 ID）。")
+    kind: UnitKind = strawberry.field(description="层级：乡镇（街道）、社区、大队、中队或小队。")
+    name: str = strawberry.field(description="名称，如“城关第一小学”“三（2）中队”。")
+    area: Area | None = strawberry.field(default=None, description="城乡属性；不填则随上级。")
+    school_kind: SchoolKind | None = strawberry.field(
+        default=None, description="学校类别（仅大队）。"
+    )
+    grade: int | None = strawberry.field(default=None, description="年级 1–9（仅中队，必填）。")
+
+
+@strawberry.input(description="修改单位的名称、城乡属性、学校类别或年级（只改填了的）。")
+class UpdateUnitInput:
+    id: strawberry.ID = strawberry.field(description="单位的全局 ID。")
+    name: str | None = strawberry.field(default=None, description="名称。")
+    area: Area | None = strawberry.field(default=None, description="城乡属性。")
+    school_kind: SchoolKind | None = strawberry.field(default=None, description="学校类别。")
+    grade: int | None = strawberry.field(default=None, description="年级（仅中队）。")
+
+
+@strawberry.input(description="把单位连同其下所有单位移到另一个上级之下（路径随之改变）。")
+class MoveUnitInput:
+    id: strawberry.ID = strawberry.field(description="要移动的单位。")
+    parent_id: strawberry.ID = strawberry.field(description="新的上级单位。")
+
+
+@strawberry.input(description="撤销（归档）一个单位及其所有下级；其中须已没有在册队员。")
+class ArchiveUnitInput:
+    id: strawberry.ID = strawberry.field(description="单位的全局 ID。")
+
+
+@strawberry.type(description="单位变更的结果。")
+class UnitPayload:
+    unit: Unit | None = strawberry.field(description="变更后的单位。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")

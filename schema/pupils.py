@@ -13,10 +13,10 @@ from domain.people.pupils import ID_NUMBER
 from domain.personal.id_numbers import mask_id_number
 from resolvers.people import PupilRecord
 from schema.context import Context
-from schema.counties import UserError
 from schema.ids import encode_global_id
 from schema.node import Node, PageInfo
 from schema.org import Unit
+from schema.user_errors import UserError
 
 
 @strawberry.enum(description="队员状态。")

@@ -126,6 +126,31 @@ def county_wide(in_a: str, **by_role: str) -> dict[str, Expect]:
     return expect
 
 
+def unit_write() -> dict[str, Expect]:
+    """Changing the organisation: county, township and brigade in their own subtree."""
+    unf = "UNIT_NOT_FOUND"
+    return {
+        **table((F, F, unf), anonymous=U),
+        "county_admin": ("ok", "ok", unf),
+        "township_admin": ("ok", F, unf),
+        "brigade_counselor": ("ok", F, unf),
+        "county_app": ("ok", F, unf),
+    }
+
+
+def _school_name(place: str) -> str:
+    return {"in": "和平镇中心小学", "out": "断杉小学", "other": "南明小学"}[place]
+
+
+def _fresh_team(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A new team to archive, in Q1 (in), Q2 (out) or county B's squadron (other)."""
+    from tests.graphql_client import create_unit
+
+    side, label = (world.b, "Q") if place == "other" else (world.a, "Q1" if place == "in" else "Q2")
+    team = create_unit(services.sync_engine, side.county, "team", "临时小队", side.units[label])
+    return {"id": gid("Unit", side.county.code, team.id)}
+
+
 def pupil_write(ok: str) -> dict[str, Expect]:
     """Changing a pupil: not found out of sight, forbidden where only seen, `ok` where written."""
     writers = {
@@ -336,6 +361,42 @@ OPERATIONS: dict[str, Op] = {
         "county",
         # the test users have no password yet: each sets its first one
         table("allowed", anonymous=U, operator=F, county_app=F),
+    ),
+    "createUnit": Op(
+        'mutation($p: ID!) { createUnit(input: {parentId: $p, kind: SQUADRON, name: "新中队", '
+        "grade: 4}) { unit { name } userErrors { code } } }",
+        "createUnit",
+        "object",
+        unit_write(),
+        lambda world, services, place: {"p": unit_id(place, world)},
+    ),
+    "updateUnit": Op(
+        "mutation($id: ID!, $n: String!) { updateUnit(input: {id: $id, name: $n}) "
+        "{ unit { name } userErrors { code } } }",
+        "updateUnit",
+        "object",
+        unit_write(),
+        # renamed to the name it has: nothing changes, the checks are all made
+        lambda world, services, place: {"id": unit_id(place, world), "n": _school_name(place)},
+    ),
+    "moveUnit": Op(
+        "mutation($id: ID!, $p: ID!) { moveUnit(input: {id: $id, parentId: $p}) "
+        "{ unit { name } userErrors { code } } }",
+        "moveUnit",
+        "object",
+        unit_write(),
+        # a squadron under the school it is in: nothing moves, the checks are all made
+        lambda world, services, place: {
+            "id": squadron_id(place, world),
+            "p": unit_id("in" if place == "other" else place, world),
+        },
+    ),
+    "archiveUnit": Op(
+        "mutation($id: ID!) { archiveUnit(input: {id: $id}) { unit { name } userErrors { code } } }",
+        "archiveUnit",
+        "object",
+        unit_write(),
+        _fresh_team,
     ),
     "createPupil": Op(
         'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '

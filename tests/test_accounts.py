@@ -699,6 +699,39 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             headers=admin,
         )
         squadron_id = encode_global_id("Unit", county.code, squadron.id)
+        root_id = encode_global_id("Unit", county.code, root_of(engine, county).id)
+        made = (
+            await do(
+                'mutation($p: ID!) { createUnit(input: {parentId: $p, kind: TOWNSHIP, name: "审计镇"})'
+                " { unit { id } } }",
+                {"p": root_id},
+                headers=admin,
+            )
+        )["createUnit"]["unit"]["id"]
+        await do(
+            'mutation($id: ID!) { updateUnit(input: {id: $id, name: "审计乡"}) { unit { id } } }',
+            {"id": made},
+            headers=admin,
+        )
+        school = (
+            await do(
+                'mutation($p: ID!) { createUnit(input: {parentId: $p, kind: BRIGADE, name: "审计小学"})'
+                " { unit { id } } }",
+                {"p": root_id},
+                headers=admin,
+            )
+        )["createUnit"]["unit"]["id"]
+        await do(
+            "mutation($id: ID!, $p: ID!) { moveUnit(input: {id: $id, parentId: $p}) "
+            "{ unit { id } } }",
+            {"id": school, "p": made},
+            headers=admin,
+        )
+        await do(
+            "mutation($id: ID!) { archiveUnit(input: {id: $id}) { unit { id } } }",
+            {"id": school},
+            headers=admin,
+        )
         pupil = (
             await do(
                 """mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "郑小雨",

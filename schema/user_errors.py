@@ -1,0 +1,16 @@
+"""The one shape of an input error a payload returns (field, stable code, Chinese message)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(
+    description="可由调用方纠正的输入错误（业务校验失败时返回，而不是抛出 GraphQL 错误）。"
+)
+class UserError:
+    field: str | None = strawberry.field(
+        description="出错的输入字段（camelCase），整体错误时为空。"
+    )
+    code: str = strawberry.field(description="稳定的英文错误码，如 INVALID_ADMIN_CODE。")
+    message: str = strawberry.field(description="给人看的中文说明。")
