@@ -47,7 +47,11 @@ def _bound_to(user_id: int | None) -> ColumnElement[bool]:
     return pupils.c.id.in_(
         select(guardian_bindings.c.pupil_id)
         .join(guardians, guardians.c.id == guardian_bindings.c.guardian_id)
-        .where(guardians.c.user_id == user_id, guardian_bindings.c.verified_at.is_not(None))
+        .where(
+            guardians.c.user_id == user_id,
+            guardian_bindings.c.verified_at.is_not(None),
+            guardian_bindings.c.ended_at.is_(None),
+        )
     )
 
 

@@ -14,6 +14,7 @@ from strawberry.printer import print_schema
 
 from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import counties as county_resolvers
+from resolvers import guardians as guardian_resolvers
 from resolvers import pupils as pupil_resolvers
 from resolvers import units as unit_resolvers
 from schema.accounts import (
@@ -30,6 +31,7 @@ from schema.accounts import (
 )
 from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
+from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitPayload
 from schema.pupils import (
@@ -150,6 +152,17 @@ class Mutation:
     archive_unit: UnitPayload = strawberry.field(
         resolver=unit_mutations.archive_unit,
         description="撤销（归档）单位及其下级；须先调出其中的在册队员。",
+    )
+    issue_binding_code: BindingCodePayload = strawberry.field(
+        resolver=guardian_resolvers.issue_binding_code,
+        description="为一名队员生成绑定码，交给家长（可改动该队员的辅导员、管理员）。",
+    )
+    bind_pupil: BindPupilPayload = strawberry.field(
+        resolver=guardian_resolvers.bind_pupil,
+        description="家长（已登录）绑定孩子：凭绑定码，或孩子的身份证号码和姓名；同时记录对告知书的同意。",
+    )
+    unbind_pupil: OkPayload = strawberry.field(
+        resolver=guardian_resolvers.unbind_pupil, description="家长解除与孩子的绑定。"
     )
     create_pupil: PupilPayload = strawberry.field(
         resolver=pupil_mutations.create_pupil,

@@ -398,6 +398,33 @@ OPERATIONS: dict[str, Op] = {
         unit_write(),
         _fresh_team,
     ),
+    "issueBindingCode": Op(
+        "mutation($id: ID!) { issueBindingCode(input: {pupilId: $id}) { code userErrors { code } } }",
+        "issueBindingCode",
+        "object",
+        pupil_write("ok"),
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "bindPupil": Op(
+        # a code nobody issued: refused as a user error once the caller is let through
+        "mutation($c: String!) { bindPupil(input: {countyCode: $c, relation: MOTHER, "
+        'noticeVersion: "2026-09", code: "NOSUCHCODE"}) { pupilId userErrors { code } } }',
+        "bindPupil",
+        "county",
+        # any signed-in person may try (a parent reaches no county before binding)
+        table("allowed", anonymous=U, operator=F, county_app=F),
+        lambda world, services, place: {
+            "c": (world.b if place == "other" else world.a).county.code
+        },
+    ),
+    "unbindPupil": Op(
+        "mutation($id: ID!) { unbindPupil(input: {pupilId: $id}) { ok } }",
+        "unbindPupil",
+        "object",
+        # only a guardian's own binding (a fresh guardian, bound to P1, each time)
+        {**table(NF, anonymous=U), "guardian": ("ok", NF, NF)},
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
     "createPupil": Op(
         'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '
         "gender: FEMALE}) { pupil { name } userErrors { code } } }",

@@ -775,10 +775,31 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
                 {"p": phone},
             )
         code = caplog.records[-1].getMessage().rsplit(" ", 1)[-1]
+        guardian = (
+            await do(
+                "mutation($p: String!, $c: String!) { signInWithCode(input: {phone: $p, code: $c})"
+                " { tokens { accessToken } } }",
+                {"p": phone, "c": code},
+            )
+        )["signInWithCode"]["tokens"]["accessToken"]
+        binding = (
+            await do(
+                "mutation($id: ID!) { issueBindingCode(input: {pupilId: $id}) { code } }",
+                {"id": pupil},
+                headers=admin,
+            )
+        )["issueBindingCode"]["code"]
+        bound = await do(
+            "mutation($c: String!, $b: String!) { bindPupil(input: {countyCode: $c, "
+            'relation: MOTHER, noticeVersion: "2026-09", code: $b}) { userErrors { code } } }',
+            {"c": county.code, "b": binding},
+            headers=bearer(guardian),
+        )
+        assert bound["bindPupil"]["userErrors"] == []
         await do(
-            "mutation($p: String!, $c: String!) { signInWithCode(input: {phone: $p, code: $c})"
-            " { tokens { accessToken } } }",
-            {"p": phone, "c": code},
+            "mutation($id: ID!) { unbindPupil(input: {pupilId: $id}) { ok } }",
+            {"id": pupil},
+            headers=bearer(guardian),
         )
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]

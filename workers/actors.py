@@ -106,7 +106,9 @@ def county_figures(engine: Engine, tenant: Tenant) -> dict[str, Any]:
             "counselors_by_kind": by(conn, counselors.c.kind),
             "guardians": conn.execute(select(func.count()).select_from(guardians)).scalar_one(),
             "pupils_bound": conn.execute(
-                select(func.count(func.distinct(guardian_bindings.c.pupil_id)))
+                select(func.count(func.distinct(guardian_bindings.c.pupil_id))).where(
+                    guardian_bindings.c.ended_at.is_(None)
+                )
             ).scalar_one(),
         }
 

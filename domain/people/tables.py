@@ -97,6 +97,8 @@ guardian_bindings = Table(
     Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False, index=True),
     Column("relation", Text, nullable=False),
     Column("verified_at", DateTime(timezone=True)),
+    Column("verified_by", Text, comment="code, id_number, or school"),
+    Column("ended_at", DateTime(timezone=True), comment="Unbound; bound again clears it"),
     UniqueConstraint("guardian_id", "pupil_id"),
 )
 
@@ -136,4 +138,31 @@ grade_promotions = Table(
     Column("pupils", Integer, nullable=False),
     Column("squadrons", Integer, nullable=False),
     comment="The start-of-year promotion, done once per academic year.",
+)
+
+
+binding_codes = Table(
+    "binding_codes",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False, index=True),
+    Column("code_hash", LargeBinary, nullable=False, unique=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("issued_by", BigInteger, comment="User who issued it"),
+    comment="One-time codes a school gives a family to bind their child.",
+)
+
+guardian_consents = Table(
+    "guardian_consents",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("guardian_id", ForeignKey("tenant.guardians.id"), nullable=False, index=True),
+    Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False, index=True),
+    Column("purpose", Text, nullable=False, comment="roster; later e.g. cross_county_pairing"),
+    Column("notice_version", Text, nullable=False),
+    Column("consented_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    comment="A guardian's consent (PIPL art. 31 for children under 14), with the notice's version.",
 )
