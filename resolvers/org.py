@@ -122,7 +122,10 @@ async def county_stats(session: AsyncSession) -> CountyStats:
                 .select_from(pupils)
                 .where(pupils.c.status.in_(CURRENT_PUPILS))
                 .scalar_subquery(),
-                select(func.count()).select_from(counselors).scalar_subquery(),
+                select(func.count())
+                .select_from(counselors)
+                .where(counselors.c.ended_on.is_(None))
+                .scalar_subquery(),
             )
         )
     ).one()
@@ -176,7 +179,7 @@ async def _counselor_counts(session: AsyncSession, ids: Sequence[int]) -> list[i
     counted = (
         select(func.count())
         .select_from(counselors.join(unit, unit.c.id == counselors.c.unit_id))
-        .where(unit.c.path.op("<@")(units.c.path))
+        .where(unit.c.path.op("<@")(units.c.path), counselors.c.ended_on.is_(None))
         .scalar_subquery()
     )
     rows = await session.execute(_count_under(counted, ids))

@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.printer import print_schema
 
 from resolvers import accounts, pupil_mutations, unit_mutations
+from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import pupils as pupil_resolvers
@@ -29,6 +30,7 @@ from schema.accounts import (
     TotpSetupPayload,
     Viewer,
 )
+from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.guardians import BindingCodePayload, BindPupilPayload
@@ -72,6 +74,10 @@ class Query:
     )
     pupil: Pupil | None = strawberry.field(
         resolver=pupil_resolvers.pupil, description="按全局 ID 取一名队员；无权查看时为空。"
+    )
+    counselors: CounselorConnection = strawberry.field(
+        resolver=counselor_resolvers.counselors_list,
+        description="调用者辖区内在任的辅导员及其任职经历。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -163,6 +169,17 @@ class Mutation:
     )
     unbind_pupil: OkPayload = strawberry.field(
         resolver=guardian_resolvers.unbind_pupil, description="家长解除与孩子的绑定。"
+    )
+    appoint_counselor: CounselorPayload = strawberry.field(
+        resolver=counselor_resolvers.appoint_counselor,
+        description="任命一位辅导员（县级、乡镇管理员和大队辅导员，在本辖区内）。",
+    )
+    reassign_counselor: CounselorPayload = strawberry.field(
+        resolver=counselor_resolvers.reassign_counselor,
+        description="辅导员调任：结束现任，开始新任命，经历保留。",
+    )
+    end_counselor: CounselorPayload = strawberry.field(
+        resolver=counselor_resolvers.end_counselor, description="辅导员离任。"
     )
     create_pupil: PupilPayload = strawberry.field(
         resolver=pupil_mutations.create_pupil,

@@ -151,6 +151,59 @@ def _fresh_team(world: World, services: Any, place: str) -> dict[str, Any]:
     return {"id": gid("Unit", side.county.code, team.id)}
 
 
+def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
+    """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
+    return {
+        **table((F, F, found), anonymous=U),
+        "county_admin": ("ok", "ok", found),
+        "township_admin": ("ok", F, found),
+        "brigade_counselor": ("ok", F, found),
+        "county_app": ("ok", F, found),
+    }
+
+
+def counselor_change() -> dict[str, Expect]:
+    """Changing a counselor: out of sight is not found."""
+    return {
+        **table(NF, anonymous=U),
+        "county_admin": ("ok", "ok", NF),
+        "township_admin": ("ok", NF, NF),
+        "brigade_counselor": ("ok", NF, NF),
+        "county_app": ("ok", NF, NF),
+    }
+
+
+def _fresh_counselor(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A counselor in office at Q1 (in), Q2 (out) or county B's squadron (other)."""
+    from domain.people.tables import counselor_appointments, counselors
+    from tenants.sessions import tenant_connection
+    from tests.graphql_client import tenant_of
+
+    side, label = (world.b, "Q") if place == "other" else (world.a, "Q1" if place == "in" else "Q2")
+    unit = side.units[label]
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        pk = conn.execute(
+            counselors.insert()
+            .values(name="辅导员", kind="squadron", unit_id=unit.id)
+            .returning(counselors.c.id)
+        ).scalar_one()
+        conn.execute(
+            counselor_appointments.insert().values(
+                counselor_id=pk, unit_id=unit.id, kind="squadron", started_on="2025-09-01"
+            )
+        )
+    return {
+        "id": gid("Counselor", side.county.code, pk),
+        "u": gid("Unit", side.county.code, unit.id),
+    }
+
+
+def _counselor_in_q1(world: World, services: Any, place: str) -> dict[str, Any]:
+    """Setup of the list: a counselor in office at Q1 (the query takes no variables)."""
+    _fresh_counselor(world, services, "in")
+    return {}
+
+
 def pupil_write(ok: str) -> dict[str, Expect]:
     """Changing a pupil: not found out of sight, forbidden where only seen, `ok` where written."""
     writers = {
@@ -266,6 +319,20 @@ OPERATIONS: dict[str, Op] = {
         lambda world, services, place: {"id": pupil_id(place, world)},
     ),
     "me": Op("{ me { name } }", "me", "county", table("ok", anonymous=U)),
+    "counselors": Op(
+        "{ counselors(first: 100) { edges { node { name } } } }",
+        "counselors",
+        "county",
+        # each case appoints counselors at Q1 and Q2 first (the setup), then lists
+        county_wide(
+            "hidden",
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            county_app="ok",
+        ),
+        _counselor_in_q1,
+    ),
     "roleAssignments": Op(
         "{ roleAssignments { role } }",
         "roleAssignments",
@@ -424,6 +491,30 @@ OPERATIONS: dict[str, Op] = {
         # only a guardian's own binding (a fresh guardian, bound to P1, each time)
         {**table(NF, anonymous=U), "guardian": ("ok", NF, NF)},
         lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "appointCounselor": Op(
+        'mutation($u: ID!) { appointCounselor(input: {unitId: $u, name: "新辅导员", '
+        'kind: SQUADRON, startedOn: "2026-09-01"}) { counselor { name } userErrors { code } } }',
+        "appointCounselor",
+        "object",
+        counselor_write(),
+        lambda world, services, place: {"u": squadron_id(place, world)},
+    ),
+    "reassignCounselor": Op(
+        "mutation($id: ID!, $u: ID!) { reassignCounselor(input: {id: $id, unitId: $u, "
+        'kind: SQUADRON, on: "2026-09-01"}) { counselor { name } userErrors { code } } }',
+        "reassignCounselor",
+        "object",
+        counselor_change(),
+        _fresh_counselor,
+    ),
+    "endCounselor": Op(
+        'mutation($id: ID!) { endCounselor(input: {id: $id, on: "2026-09-01"}) '
+        "{ counselor { name } userErrors { code } } }",
+        "endCounselor",
+        "object",
+        counselor_change(),
+        lambda world, services, place: {"id": _fresh_counselor(world, services, place)["id"]},
     ),
     "createPupil": Op(
         'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '

@@ -727,6 +727,26 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             {"id": school, "p": made},
             headers=admin,
         )
+        counselor = (
+            await do(
+                'mutation($u: ID!) { appointCounselor(input: {unitId: $u, name: "审计老师", '
+                'kind: SQUADRON, startedOn: "2026-09-01"}) { counselor { id } } }',
+                {"u": squadron_id},
+                headers=admin,
+            )
+        )["appointCounselor"]["counselor"]["id"]
+        await do(
+            "mutation($id: ID!, $u: ID!) { reassignCounselor(input: {id: $id, unitId: $u, "
+            'kind: SQUADRON, on: "2026-09-02"}) { counselor { id } } }',
+            {"id": counselor, "u": squadron_id},
+            headers=admin,
+        )
+        await do(
+            'mutation($id: ID!) { endCounselor(input: {id: $id, on: "2026-09-03"}) '
+            "{ counselor { id } } }",
+            {"id": counselor},
+            headers=admin,
+        )
         await do(
             "mutation($id: ID!) { archiveUnit(input: {id: $id}) { unit { id } } }",
             {"id": school},

@@ -133,7 +133,29 @@ def populate_county(
             on_progress(finished, total)
 
     with tenant_connection(engine, tenant) as conn:
+        _first_appointments(conn)
         return conn.execute(select(func.count()).select_from(people.pupils)).scalar_one()
+
+
+def _first_appointments(conn: Connection) -> None:
+    """Counselors written by COPY get their first appointment (again and again: idempotent)."""
+    appointments = people.counselor_appointments
+    counselors = people.counselors
+    conn.execute(
+        insert(appointments).from_select(
+            ["counselor_id", "unit_id", "kind", "started_on"],
+            select(
+                counselors.c.id,
+                counselors.c.unit_id,
+                counselors.c.kind,
+                func.coalesce(counselors.c.appointed_on, func.current_date()),
+            ).where(
+                ~select(appointments.c.id)
+                .where(appointments.c.counselor_id == counselors.c.id)
+                .exists()
+            ),
+        )
+    )
 
 
 # --- steps -----------------------------------------------------------------------------------

@@ -110,9 +110,23 @@ counselors = Table(
     Column("kind", Text, nullable=False),
     Column("unit_id", ForeignKey("tenant.units.id"), nullable=False, index=True),
     Column("appointed_on", Date),
+    Column("ended_on", Date, comment="No longer a counselor (the last appointment ended)"),
+    Column("user_id", BigInteger, comment="The counselor's account (shared.users), if any"),
     CheckConstraint(
         "kind IN (" + ", ".join(repr(k.value) for k in CounselorKind) + ")", name="kind"
     ),
+)
+
+counselor_appointments = Table(
+    "counselor_appointments",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("counselor_id", ForeignKey("tenant.counselors.id"), nullable=False, index=True),
+    Column("unit_id", ForeignKey("tenant.units.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("started_on", Date, nullable=False),
+    Column("ended_on", Date),
+    comment="Every appointment of a counselor: where, as what, from when to when.",
 )
 
 
