@@ -7,6 +7,7 @@ import domain.audit.tables
 import domain.badges.tables
 import domain.org.tables
 import domain.people.tables
+import domain.people.transfers
 import tenants.registry
 import tenants.steps
 import workers.jobs
@@ -18,6 +19,7 @@ MODULES = (
     domain.badges.tables,
     domain.org.tables,
     domain.people.tables,
+    domain.people.transfers,
     tenants.registry,
     tenants.steps,
     workers.jobs,

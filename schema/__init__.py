@@ -17,6 +17,7 @@ from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import pupils as pupil_resolvers
+from resolvers import transfers as transfer_resolvers
 from resolvers import units as unit_resolvers
 from schema.accounts import (
     AcceptInvitationPayload,
@@ -43,6 +44,7 @@ from schema.pupils import (
     PupilConnection,
     PupilPayload,
 )
+from schema.transfers import Transfer, TransferPayload
 
 # units → edges → node → children → children → children → pupilCount is depth 7; leave room.
 MAX_DEPTH = 12
@@ -78,6 +80,10 @@ class Query:
     counselors: CounselorConnection = strawberry.field(
         resolver=counselor_resolvers.counselors_list,
         description="调用者辖区内在任的辅导员及其任职经历。",
+    )
+    incoming_transfers: list[Transfer] = strawberry.field(
+        resolver=transfer_resolvers.incoming_transfers,
+        description="转入本县（区）、待接收的队员（县级管理员）。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -180,6 +186,18 @@ class Mutation:
     )
     end_counselor: CounselorPayload = strawberry.field(
         resolver=counselor_resolvers.end_counselor, description="辅导员离任。"
+    )
+    transfer_pupil: TransferPayload = strawberry.field(
+        resolver=transfer_resolvers.transfer_pupil,
+        description="队员转学到另一个县（区）：记录随之转出，本县状态记为已转出，待对方接收。",
+    )
+    accept_transfer: TransferPayload = strawberry.field(
+        resolver=transfer_resolvers.accept_transfer,
+        description="接收转入的队员，编入本县的中队（县级管理员）。",
+    )
+    decline_transfer: TransferPayload = strawberry.field(
+        resolver=transfer_resolvers.decline_transfer,
+        description="不接收转入的队员；转出县的队员恢复原状态（县级管理员）。",
     )
     create_pupil: PupilPayload = strawberry.field(
         resolver=pupil_mutations.create_pupil,

@@ -204,6 +204,73 @@ def _counselor_in_q1(world: World, services: Any, place: str) -> dict[str, Any]:
     return {}
 
 
+def _new_pupil(services: Any, side: Any, label: str, team: Any = None) -> int:
+    from domain.people.tables import pupils
+    from tenants.sessions import tenant_connection
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return int(
+            conn.execute(
+                pupils.insert()
+                .values(
+                    squadron_id=side.units[label].id,
+                    team_id=team.id if team else None,
+                    name="转学生",
+                    gender="male",
+                    grade=4,
+                    birth_date="2015-05-05",
+                )
+                .returning(pupils.c.id)
+            ).scalar_one()
+        )
+
+
+def _pupil_to_transfer(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh pupil: in Q1's team M1 (in), in Q2 (out), in county B (other); to county B."""
+    if place == "other":
+        side, pk = world.b, _new_pupil(services, world.b, "Q")
+    elif place == "in":
+        side, pk = world.a, _new_pupil(services, world.a, "Q1", world.a.units["M1"])
+    else:
+        side, pk = world.a, _new_pupil(services, world.a, "Q2")
+    return {"id": gid("Pupil", side.county.code, pk), "to": world.b.county.code}
+
+
+def _pending_transfer(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A pending transfer of a fresh pupil from B to A (for "other": from A to B)."""
+    from domain.people.transfers import pupil_transfers, seal
+
+    origin, target = (world.a, world.b) if place == "other" else (world.b, world.a)
+    label = "Q1" if origin is world.a else "Q"
+    pk = _new_pupil(services, origin, label)
+    snapshot = {
+        "name": "转学生",
+        "gender": "male",
+        "status": "member",
+        "birth_date": "2015-05-05",
+        "grade": 4,
+        "id_number": None,
+        "joined_on": None,
+        "batch": None,
+        "history": [],
+        "from_county_name": origin.county.name,
+    }
+    with services.sync_engine.begin() as conn:
+        transfer = conn.execute(
+            pupil_transfers.insert()
+            .values(
+                from_county=origin.county.code,
+                to_county=target.county.code,
+                from_pupil_id=pk,
+                grade=4,
+                snapshot_enc=seal(services.keys.cipher, snapshot),
+            )
+            .returning(pupil_transfers.c.id)
+        ).scalar_one()
+    return {"t": str(transfer), "s": squadron_id("in" if place == "other" else place, world)}
+
+
 def pupil_write(ok: str) -> dict[str, Expect]:
     """Changing a pupil: not found out of sight, forbidden where only seen, `ok` where written."""
     writers = {
@@ -319,6 +386,12 @@ OPERATIONS: dict[str, Op] = {
         lambda world, services, place: {"id": pupil_id(place, world)},
     ),
     "me": Op("{ me { name } }", "me", "county", table("ok", anonymous=U)),
+    "incomingTransfers": Op(
+        "{ incomingTransfers { pupilName } }",
+        "incomingTransfers",
+        "county",
+        county_wide(F, county_admin="allowed"),
+    ),
     "counselors": Op(
         "{ counselors(first: 100) { edges { node { name } } } }",
         "counselors",
@@ -515,6 +588,31 @@ OPERATIONS: dict[str, Op] = {
         "object",
         counselor_change(),
         lambda world, services, place: {"id": _fresh_counselor(world, services, place)["id"]},
+    ),
+    "transferPupil": Op(
+        "mutation($id: ID!, $to: String!) { transferPupil(input: {pupilId: $id, "
+        "toCountyCode: $to}) { transfer { state } userErrors { code } } }",
+        "transferPupil",
+        "object",
+        # a fresh pupil each time: the guardian (bound to P1 only) does not see it
+        {**pupil_write("ok"), "guardian": (NF, NF, NF)},
+        _pupil_to_transfer,
+    ),
+    "acceptTransfer": Op(
+        "mutation($t: ID!, $s: ID!) { acceptTransfer(input: {transferId: $t, squadronId: $s}) "
+        "{ pupilId userErrors { code } } }",
+        "acceptTransfer",
+        "object",
+        {**table(F, anonymous=U), "county_admin": ("ok", "ok", NF)},
+        _pending_transfer,
+    ),
+    "declineTransfer": Op(
+        'mutation($t: ID!) { declineTransfer(input: {transferId: $t, reason: "信息有误"}) '
+        "{ transfer { state } userErrors { code } } }",
+        "declineTransfer",
+        "object",
+        {**table(F, anonymous=U), "county_admin": ("ok", "ok", NF)},
+        lambda world, services, place: {"t": _pending_transfer(world, services, place)["t"]},
     ),
     "createPupil": Op(
         'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '

@@ -30,7 +30,7 @@ from domain.people.pupils import academic_year
 from redscarf.app import create_app
 from redscarf.settings import Settings
 from schema.ids import encode_global_id
-from tenants.provisioning import County
+from tenants.provisioning import County, get_county
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, UnitRef, create_unit, tenant_of
 
@@ -644,9 +644,10 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
 
         from tests.conftest import new_county_code
 
+        onboarded = new_county_code()
         created = await do(
             "mutation($i: CreateCountyInput!) { createCounty(input: $i) { created } }",
-            {"i": {"code": new_county_code(), "name": "审计县", "provinceCode": "52"}},
+            {"i": {"code": onboarded, "name": "审计县", "provinceCode": "52"}},
             headers=bearer(operator),
         )
         assert created["createCounty"]["created"]
@@ -821,6 +822,45 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             {"id": pupil},
             headers=bearer(guardian),
         )
+        # Two pupils move to the county just onboarded: one accepted, one declined
+        with engine.connect() as conn:
+            receiving = get_county(conn, onboarded)
+        assert receiving is not None
+        there = create_unit(engine, receiving, "county", receiving.name)
+        there_squadron = create_unit(engine, receiving, "squadron", "一（1）中队", there, grade=1)
+        receiver = bearer(client.token_for("county_admin", onboarded))
+        transfers = []
+        for name in ("转学甲", "转学乙"):
+            moving = (
+                await do(
+                    "mutation($s: ID!, $n: String!) { createPupil(input: {squadronId: $s, name: $n, "
+                    "gender: MALE}) { pupil { id } } }",
+                    {"s": squadron_id, "n": name},
+                    headers=admin,
+                )
+            )["createPupil"]["pupil"]["id"]
+            transfers.append(
+                (
+                    await do(
+                        "mutation($id: ID!, $to: String!) { transferPupil(input: {pupilId: $id, "
+                        "toCountyCode: $to}) { transfer { id } } }",
+                        {"id": moving, "to": onboarded},
+                        headers=admin,
+                    )
+                )["transferPupil"]["transfer"]["id"]
+            )
+        await do(
+            "mutation($t: ID!, $s: ID!) { acceptTransfer(input: {transferId: $t, "
+            "squadronId: $s}) { pupilId } }",
+            {"t": transfers[0], "s": encode_global_id("Unit", onboarded, there_squadron.id)},
+            headers=receiver,
+        )
+        await do(
+            'mutation($t: ID!) { declineTransfer(input: {transferId: $t, reason: "无"}) '
+            "{ transfer { id } } }",
+            {"t": transfers[1]},
+            headers=receiver,
+        )
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]
         secret = (
@@ -837,9 +877,8 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
 
     with engine.connect() as conn:
         actions = set(conn.execute(text("SELECT action FROM shared.audit_log")).scalars())
-        actions |= set(
-            conn.execute(text(f'SELECT action FROM "{county.schema_name}".audit_log')).scalars()
-        )
+        for schema in (county.schema_name, receiving.schema_name):
+            actions |= set(conn.execute(text(f'SELECT action FROM "{schema}".audit_log')).scalars())
     mutations = set(graphql_schema._schema.mutation_type.fields)
     assert mutations - actions == set()
 
