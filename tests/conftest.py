@@ -13,6 +13,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -178,3 +179,13 @@ def count_rows(engine: Engine) -> Callable[[str], int]:
             return conn.execute(text(f"SELECT count(*) FROM {qualified_table}")).scalar_one()
 
     return count
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A frontend's client of the real app (one per test module: the lifespan is not free)."""
+    from redscarf.app import create_app
+    from tests.graphql_client import GraphQLClient
+
+    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
+        yield client

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -15,7 +15,6 @@ import jwt
 import psycopg
 import pyotp
 import pytest
-import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -41,12 +40,6 @@ SIGN_IN = """mutation($u: String!, $p: String!) { signIn(input: {username: $u, p
 } }"""
 REFRESH = """mutation($t: String!) { refreshSession(input: {refreshToken: $t}) {
   tokens { accessToken refreshToken } userErrors { code message } } }"""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 def bearer(token: str, county: str | None = None) -> dict[str, str]:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from redscarf.app import create_app
-from redscarf.settings import Settings
 from schema.ids import encode_global_id
 from tests.graphql_client import GraphQLClient, create_unit
 
@@ -19,12 +14,6 @@ APPOINT = """mutation($u: ID!, $k: CounselorKind!) { appointCounselor(input: {un
   userErrors { code } } }"""
 HISTORY = """{ counselors(first: 10) { edges { node { name kind endedOn
   appointments { kind startedOn endedOn unit { name } } } } } }"""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 async def test_a_counselor_is_appointed_moved_and_leaves_with_the_history_kept(

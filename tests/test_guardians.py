@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.people.tables import guardian_consents
-from redscarf.app import create_app
-from redscarf.settings import Settings
 from schema.ids import encode_global_id
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
@@ -25,12 +20,6 @@ CREATE = """mutation($i: CreatePupilInput!) { createPupil(input: $i) { pupil { i
 BIND = """mutation($i: BindPupilInput!) { bindPupil(input: $i) {
   pupilId pupilName userErrors { code message } } }"""
 ROSTER = "{ pupils(first: 10) { edges { node { name birthDate(reveal: true) } } } }"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.audit.tables import audit_log
 from domain.people.pupils import ID_NUMBER, academic_year
 from domain.people.tables import pupil_status_changes, pupils
 from domain.personal.id_numbers import check_digit
-from redscarf.app import create_app
-from redscarf.settings import Settings
 from schema.ids import decode_global_id, encode_global_id
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
@@ -47,12 +42,6 @@ class School:
 
     def gid(self, unit: UnitRef) -> str:
         return encode_global_id("Unit", self.county.code, unit.id)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 @pytest.fixture

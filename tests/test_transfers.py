@@ -3,17 +3,12 @@ declines and the pupil is back where it was."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.people.tables import pupil_status_changes
-from redscarf.app import create_app
-from redscarf.settings import Settings
 from schema.ids import encode_global_id
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
@@ -23,12 +18,6 @@ TRANSFER = """mutation($id: ID!, $to: String!) { transferPupil(input: {pupilId: 
   toCountyCode: $to, note: "随父母迁居"}) { transfer { id state } userErrors { code } } }"""
 ACCEPT = """mutation($t: ID!, $s: ID!) { acceptTransfer(input: {transferId: $t, squadronId: $s})
   { pupilId transfer { state } userErrors { code } } }"""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 @pytest.fixture

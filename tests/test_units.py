@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.accounts.tables import role_assignments
-from redscarf.app import create_app
-from redscarf.settings import Settings
 from schema.ids import encode_global_id
 from tenants.provisioning import County
 from tests.graphql_client import GraphQLClient, UnitRef, create_pupils, create_unit
@@ -20,12 +15,6 @@ from tests.graphql_client import GraphQLClient, UnitRef, create_pupils, create_u
 CREATE = """mutation($p: ID!, $k: UnitKind!, $n: String!, $g: Int) {
   createUnit(input: {parentId: $p, kind: $k, name: $n, grade: $g}) {
     unit { id name kind path area grade } userErrors { code message } } }"""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gql(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator[GraphQLClient]:
-    async with GraphQLClient(create_app(settings, async_engine=async_engine)) as client:
-        yield client
 
 
 @pytest.fixture
