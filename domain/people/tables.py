@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 from tenants.metadata import tenant_metadata
@@ -63,6 +64,8 @@ pupils = Table(
     Column("name_pinyin", Text, comment="Full pinyin of the name, for search"),
     Column("name_initials", Text, comment="Pinyin initials of the name, for search"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Where the pupil sits: every roster joins its units on this (see migration t0007).
+    Index("ix_pupils_placement", text("coalesce(team_id, squadron_id)")),
     Index(
         "ix_pupils_name_pinyin", "name_pinyin", postgresql_ops={"name_pinyin": "text_pattern_ops"}
     ),
