@@ -28,6 +28,7 @@ from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
+from redscarf.downloads import pupil_export, pupil_template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.keys import load_keys
 from redscarf.settings import Settings
@@ -134,6 +135,8 @@ def create_app(
         routes=[
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/templates/pupils.xlsx", pupil_template),
+            Route("/exports/pupils.xlsx", pupil_export),
             Route("/readyz", readyz),
         ],
         middleware=[Middleware(TenantRoutingMiddleware)],

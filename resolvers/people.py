@@ -41,7 +41,7 @@ class PupilRecord:
     """A verified binding to the calling guardian."""
 
 
-def _bound_to(user_id: int | None) -> ColumnElement[bool]:
+def bound_to(user_id: int | None) -> ColumnElement[bool]:
     if user_id is None:
         return false()
     return pupils.c.id.in_(
@@ -56,7 +56,7 @@ def _bound_to(user_id: int | None) -> ColumnElement[bool]:
 
 
 def _roster(scope: ListScope, user_id: int | None) -> Select[Any]:
-    bound = _bound_to(user_id)
+    bound = bound_to(user_id)
     return (
         select(
             pupils.c.id,

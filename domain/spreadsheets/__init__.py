@@ -1,0 +1,1 @@
+"""Spreadsheets the counties already keep: templates, exports and (next) imports."""
