@@ -13,7 +13,7 @@ from domain.audit.service import record
 from domain.people.guardians import CODE_DAYS, Relation, bind, code_values
 from domain.people.tables import binding_codes, guardian_bindings, guardians
 from redscarf.errors import Forbidden, NotFound, RedscarfError
-from resolvers.pupil_mutations import _reachable_pupil
+from resolvers.pupil_mutations import reachable_pupil
 from resolvers.pupils import pupil
 from schema.accounts import OkPayload
 from schema.context import Context
@@ -32,7 +32,7 @@ async def issue_binding_code(
     info: Info[Context, None], input: IssueBindingCodeInput
 ) -> BindingCodePayload:
     context = info.context
-    found = await _reachable_pupil(context, input.pupil_id)
+    found = await reachable_pupil(context, input.pupil_id)
     principal = await context.principal()
     code, values = code_values(
         context.services.keys.cipher,

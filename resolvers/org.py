@@ -22,13 +22,10 @@ from strawberry.dataloader import DataLoader
 from authz.enforcer import ListScope
 from authz.sql import scope_predicate
 from domain.org.tables import UnitKind, units
-from domain.people.tables import PupilStatus, counselors, pupils
+from domain.people.tables import CURRENT_STATUSES, counselors, pupils
 from domain.types import LTree
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-
-# Pupils counted as "in" a unit: members and those preparing to join, not those who have left.
-CURRENT_PUPILS = (PupilStatus.MEMBER.value, PupilStatus.PRE_MEMBER.value)
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,7 @@ async def county_stats(session: AsyncSession) -> CountyStats:
             select(
                 select(func.count())
                 .select_from(pupils)
-                .where(pupils.c.status.in_(CURRENT_PUPILS))
+                .where(pupils.c.status.in_(CURRENT_STATUSES))
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(counselors)
@@ -166,7 +163,7 @@ async def _pupil_counts(session: AsyncSession, ids: Sequence[int]) -> list[int]:
     counted = (
         select(func.count())
         .select_from(pupils.join(squadron, squadron.c.id == pupils.c.squadron_id))
-        .where(squadron.c.path.op("<@")(units.c.path), pupils.c.status.in_(CURRENT_PUPILS))
+        .where(squadron.c.path.op("<@")(units.c.path), pupils.c.status.in_(CURRENT_STATUSES))
         .scalar_subquery()
     )
     rows = await session.execute(_count_under(counted, ids))

@@ -14,13 +14,13 @@ from authz.enforcer import ListScope
 from authz.sql import scope_predicate
 from domain.org.tables import units
 from domain.people.tables import (
+    CURRENT_STATUSES,
     grade_promotions,
     guardian_bindings,
     guardians,
     pupil_status_changes,
     pupils,
 )
-from resolvers.org import CURRENT_PUPILS
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ async def promote_grades(session: AsyncSession, year: int) -> tuple[int, int] | 
         return None
     moved = await session.execute(
         update(pupils)
-        .where(pupils.c.status.in_(CURRENT_PUPILS), pupils.c.grade < 9)
+        .where(pupils.c.status.in_(CURRENT_STATUSES), pupils.c.grade < 9)
         .values(grade=pupils.c.grade + 1, updated_at=func.now())
     )
     # A class keeps its number and moves up: 三（1）中队 becomes 四（1）中队.

@@ -32,7 +32,7 @@ from resolvers.people import (
     record_status,
     update_pupil,
 )
-from resolvers.pupils import _caller_user_id
+from resolvers.pupils import caller_user_id
 from schema.context import Context
 from schema.pupils import (
     ChangePupilStatusInput,
@@ -63,7 +63,9 @@ def _duplicate() -> list[UserError]:
     ]
 
 
-async def _unit(context: Context, global_id: str | None, kind: UnitKind) -> UnitRecord | None:
+async def unit_of_kind(
+    context: Context, global_id: str | None, kind: UnitKind
+) -> UnitRecord | None:
     if global_id is None:
         return None
     pk = await context.own_id("Unit", global_id)
@@ -81,9 +83,9 @@ async def _unit(context: Context, global_id: str | None, kind: UnitKind) -> Unit
 async def _placement(
     context: Context, squadron_id: str, team_id: str | None
 ) -> tuple[UnitRecord, UnitRecord | None]:
-    squadron = await _unit(context, squadron_id, UnitKind.SQUADRON)
+    squadron = await unit_of_kind(context, squadron_id, UnitKind.SQUADRON)
     assert squadron is not None
-    team = await _unit(context, team_id, UnitKind.TEAM)
+    team = await unit_of_kind(context, team_id, UnitKind.TEAM)
     if team is not None and team.parent_id != squadron.id:
         raise InvalidInput(
             f"小队「{team.name}」不在中队「{squadron.name}」中", code="WRONG_UNIT_KIND"
@@ -92,14 +94,14 @@ async def _placement(
     return squadron, team
 
 
-async def _reachable_pupil(context: Context, global_id: str) -> PupilRecord:
+async def reachable_pupil(context: Context, global_id: str) -> PupilRecord:
     """A pupil the caller may change (not found if out of sight, forbidden if only seen)."""
     pk = await context.own_id("Pupil", global_id)
     found = None
     if pk is not None:
         scope = await context.list_scope("pupil", "read")
         async with context.session() as session:
-            found = await pupil_by_id(session, scope, pk, user_id=await _caller_user_id(context))
+            found = await pupil_by_id(session, scope, pk, user_id=await caller_user_id(context))
     if found is None:
         raise NotFound("没有这名队员", code="NOT_FOUND")
     await context.require("pupil", "write", found.path)
@@ -109,7 +111,7 @@ async def _reachable_pupil(context: Context, global_id: str) -> PupilRecord:
 async def _pupil(context: Context, pk: int) -> Pupil:
     scope = await context.list_scope("pupil", "read")
     async with context.session() as session:
-        found = await pupil_by_id(session, scope, pk, user_id=await _caller_user_id(context))
+        found = await pupil_by_id(session, scope, pk, user_id=await caller_user_id(context))
     assert found is not None
     return Pupil.from_record(found, (await context.tenant()).code)
 
@@ -169,7 +171,7 @@ def _shown(column: str, value: Any) -> Any:
 
 async def update_pupil_details(info: Info[Context, None], input: UpdatePupilInput) -> PupilPayload:
     context = info.context
-    current = await _reachable_pupil(context, input.id)
+    current = await reachable_pupil(context, input.id)
     cipher = context.services.keys.cipher
     try:
         values = _identity(context, input)
@@ -206,7 +208,7 @@ async def update_pupil_details(info: Info[Context, None], input: UpdatePupilInpu
 
 async def move_pupil(info: Info[Context, None], input: MovePupilInput) -> PupilPayload:
     context = info.context
-    current = await _reachable_pupil(context, input.id)
+    current = await reachable_pupil(context, input.id)
     squadron, team = await _placement(context, input.squadron_id, input.team_id)
     principal = await context.principal()
     async with context.session() as session:
@@ -235,7 +237,7 @@ async def change_pupil_status(
     info: Info[Context, None], input: ChangePupilStatusInput
 ) -> PupilPayload:
     context = info.context
-    current = await _reachable_pupil(context, input.id)
+    current = await reachable_pupil(context, input.id)
     new = input.status.value
     try:
         check_transition(current.status, new)
@@ -270,7 +272,7 @@ async def enrol_pupils(info: Info[Context, None], input: EnrolPupilsInput) -> En
     if not input.ids or len(input.ids) > MAX_BATCH:
         error = InvalidInput(f"一批 1–{MAX_BATCH} 人", code="INVALID_BATCH")
         return EnrolPupilsPayload(enrolled=0, user_errors=_errors(error, "ids"))
-    found = [await _reachable_pupil(context, pid) for pid in input.ids]
+    found = [await reachable_pupil(context, pid) for pid in input.ids]
     wrong = [p.name for p in found if p.status != PupilStatus.PRE_MEMBER]
     if wrong:
         error = InvalidInput(

@@ -19,7 +19,7 @@ from schema.pupils import Pupil, PupilConnection, PupilEdge, PupilStatus
 DEFAULT_PAGE = 50
 
 
-async def _caller_user_id(context: Context) -> int | None:
+async def caller_user_id(context: Context) -> int | None:
     principal = await context.principal()
     return principal.id if principal.kind == PrincipalKind.USER else None
 
@@ -60,7 +60,7 @@ async def pupils(
         records, has_next = await pupils_page(
             session,
             scope,
-            user_id=await _caller_user_id(context),
+            user_id=await caller_user_id(context),
             first=first,
             after=after_key,
             under_path=under_path,
@@ -90,5 +90,5 @@ async def pupil(
         return None
     scope = await context.list_scope("pupil", "read")
     async with context.session() as session:
-        record = await pupil_by_id(session, scope, pk, user_id=await _caller_user_id(context))
+        record = await pupil_by_id(session, scope, pk, user_id=await caller_user_id(context))
     return Pupil.from_record(record, (await context.tenant()).code) if record else None

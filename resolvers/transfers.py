@@ -18,7 +18,7 @@ from domain.people.pupils import ID_NUMBER, identity_columns
 from domain.people.tables import PupilStatus, pupil_status_changes, pupils
 from domain.people.transfers import TransferState, pupil_transfers, seal, unseal
 from redscarf.errors import Conflict, InvalidInput, NotFound, RedscarfError
-from resolvers.pupil_mutations import _reachable_pupil, _unit
+from resolvers.pupil_mutations import reachable_pupil, unit_of_kind
 from schema.context import Context
 from schema.ids import encode_global_id
 from schema.transfers import (
@@ -60,7 +60,7 @@ def _user_id(principal: Principal) -> int | None:
 
 async def transfer_pupil(info: Info[Context, None], input: TransferPupilInput) -> TransferPayload:
     context = info.context
-    found = await _reachable_pupil(context, input.pupil_id)
+    found = await reachable_pupil(context, input.pupil_id)
     origin = await context.tenant()
     try:
         if found.status not in (PupilStatus.MEMBER, PupilStatus.PRE_MEMBER):
@@ -217,7 +217,7 @@ def _decide(
 async def accept_transfer(info: Info[Context, None], input: AcceptTransferInput) -> TransferPayload:
     context = info.context
     tenant, row = await _pending(context, input.transfer_id)
-    squadron = await _unit(context, input.squadron_id, UnitKind.SQUADRON)
+    squadron = await unit_of_kind(context, input.squadron_id, UnitKind.SQUADRON)
     assert squadron is not None
     await context.require("pupil", "write", squadron.path)
     cipher = context.services.keys.cipher

@@ -15,9 +15,9 @@ from domain.audit.service import county_entries, record
 from domain.org.moves import move_scopes, move_subtree
 from domain.org.rules import check_child, check_unit_fields, label
 from domain.org.tables import units
-from domain.people.tables import pupils
+from domain.people.tables import CURRENT_STATUSES, pupils
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
-from resolvers.org import CURRENT_PUPILS, UnitRecord
+from resolvers.org import UnitRecord
 from schema.context import Context
 from schema.org import (
     ArchiveUnitInput,
@@ -194,7 +194,7 @@ async def archive_unit(info: Info[Context, None], input: ArchiveUnitInput) -> Un
             await session.execute(
                 select(func.count())
                 .select_from(pupils.join(units, units.c.id == pupils.c.squadron_id))
-                .where(subtree, pupils.c.status.in_(CURRENT_PUPILS))
+                .where(subtree, pupils.c.status.in_(CURRENT_STATUSES))
             )
         ).scalar_one()
         if members:

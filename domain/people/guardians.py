@@ -21,6 +21,7 @@ from domain.audit.service import county_entries
 from domain.people.names import normalise_name
 from domain.people.pupils import ID_NUMBER
 from domain.people.tables import (
+    CURRENT_STATUSES,
     binding_codes,
     guardian_bindings,
     guardian_consents,
@@ -38,7 +39,6 @@ CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: guessing is hopeless
 CODE_DAYS = 14
 CODE = "binding_codes.code"
 PHONE = "guardians.phone"
-CURRENT = ("member", "pre_member")
 
 
 class Relation(enum.StrEnum):
@@ -105,7 +105,7 @@ def _find_pupil(
         select(pupils.c.id).where(
             pupils.c.id_number_hash == hashed,
             pupils.c.name == normalise_name(name),
-            pupils.c.status.in_(CURRENT),
+            pupils.c.status.in_(CURRENT_STATUSES),
         )
     ).scalar()
     if pupil_id is None:

@@ -38,6 +38,10 @@ class PupilStatus(enum.StrEnum):
     TRANSFERRED = "transferred"
 
 
+# Pupils counted as "in" a unit: members and those preparing to join, not those who left.
+CURRENT_STATUSES = (PupilStatus.MEMBER.value, PupilStatus.PRE_MEMBER.value)
+
+
 class CounselorKind(enum.StrEnum):
     BRIGADE = "brigade"
     SQUADRON = "squadron"
