@@ -66,8 +66,7 @@ def upgrade() -> None:
     schema = current_schema()
     op.execute(
         f'INSERT INTO "{schema}".counselor_appointments (counselor_id, unit_id, kind, started_on)'
-        f" SELECT id, unit_id, kind, coalesce(appointed_on, created::date)"
-        f' FROM (SELECT c.*, now() AS created FROM "{schema}".counselors c) AS existing'
+        f' SELECT id, unit_id, kind, coalesce(appointed_on, current_date) FROM "{schema}".counselors'
     )
 
 
