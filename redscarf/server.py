@@ -85,7 +85,9 @@ def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
             "（或 `redscarf token --username <用户名>` 重新签发）："
         )
         for account in accounts:
-            console.print(f"  {account.username}  {account.label}\n    {account.token}")
+            console.print(f"  {account.username}  {account.label}")
+            # Never folded at the terminal's width: a token is copied whole.
+            console.print(f"    {account.token}", soft_wrap=True)
     if not counties:
         console.print(
             "尚无县（区）：用 `redscarf county create` 开通，或 `redscarf serve --demo`。"

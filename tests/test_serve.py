@@ -46,7 +46,7 @@ def test_serve_demo_builds_the_demo_and_answers_with_the_printed_tokens(
         **db_env,
         "DATABASE_URL": empty_database,
         "REDSCARF_DATA_DIR": str(tmp_path),
-        "COLUMNS": "400",
+        "COLUMNS": "80",
         "NO_COLOR": "1",
     }
     log = tmp_path / "serve.log"

@@ -63,7 +63,7 @@ def demo_accounts(
                 )
                 grant_role(conn, user_id, role, county, scope, granted_by=None)
             tokens = start_session(conn, keys, long_lived, user_id, mfa=True, client="demo")
-            label = f"{LABELS[role]}（{name}）"
+            label = f"{LABELS[role]} · {name}"
             made.append(DemoAccount(username, label, tokens.access_token))
     return made
 
