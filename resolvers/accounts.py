@@ -50,14 +50,10 @@ from schema.accounts import (
     Viewer,
 )
 from schema.context import Context
-from schema.user_errors import UserError
+from schema.user_errors import UserError, user_errors
 from tenants.sessions import Tenant, act_as_county
 
 P = TypeVar("P")
-
-
-def _error(exc: RedscarfError, field: str | None = None) -> list[UserError]:
-    return [UserError(field=field, code=exc.code, message=exc.message)]
 
 
 def _signed_in(result: service.Tokens | service.MfaChallenge) -> SignInPayload:
@@ -93,7 +89,7 @@ async def _sign_in(
         result = await context.in_shared_transaction(run)
     except RedscarfError as exc:
         return SignInPayload(
-            tokens=None, mfa_token=None, mfa_setup_required=False, user_errors=_error(exc)
+            tokens=None, mfa_token=None, mfa_setup_required=False, user_errors=user_errors(exc)
         )
     return _signed_in(result)
 
@@ -133,7 +129,7 @@ async def setup_totp(info: Info[Context, None], input: SetupTotpInput) -> TotpSe
     try:
         secret, uri = await info.context.in_shared_transaction(run)
     except RedscarfError as exc:
-        return TotpSetupPayload(secret=None, uri=None, user_errors=_error(exc))
+        return TotpSetupPayload(secret=None, uri=None, user_errors=user_errors(exc))
     return TotpSetupPayload(secret=secret, uri=uri, user_errors=[])
 
 
@@ -172,7 +168,7 @@ async def request_login_code(info: Info[Context, None], input: RequestLoginCodeI
     try:
         phone, code = await context.in_shared_transaction(run)
     except RedscarfError as exc:
-        return OkPayload(ok=False, user_errors=_error(exc, "phone"))
+        return OkPayload(ok=False, user_errors=user_errors(exc, "phone"))
     context.services.code_sender.send(phone, code)
     return OkPayload(ok=True, user_errors=[])
 
@@ -221,7 +217,7 @@ async def change_password(info: Info[Context, None], input: ChangePasswordInput)
     try:
         await info.context.in_shared_transaction(run)
     except RedscarfError as exc:
-        return OkPayload(ok=False, user_errors=_error(exc, "newPassword"))
+        return OkPayload(ok=False, user_errors=user_errors(exc, "newPassword"))
     return OkPayload(ok=True, user_errors=[])
 
 
@@ -276,7 +272,7 @@ async def create_invitation(
         issued = await context.in_shared_transaction(run)
     except RedscarfError as exc:
         return CreateInvitationPayload(
-            invitation_id=None, token=None, user_errors=_error(exc, "scope")
+            invitation_id=None, token=None, user_errors=user_errors(exc, "scope")
         )
     return CreateInvitationPayload(
         invitation_id=strawberry.ID(str(issued.id)), token=issued.secret, user_errors=[]
@@ -321,7 +317,7 @@ async def accept_invitation(
     try:
         _, grant = await context.in_shared_transaction(run)
     except RedscarfError as exc:
-        return AcceptInvitationPayload(grant=None, user_errors=_error(exc))
+        return AcceptInvitationPayload(grant=None, user_errors=user_errors(exc))
     if grant.county_code:
         directory.forget(grant.county_code)
     return AcceptInvitationPayload(
@@ -460,7 +456,7 @@ async def create_api_key(
     try:
         issued, row = await context.in_shared_transaction(run)
     except RedscarfError as exc:
-        return CreateApiKeyPayload(api_key=None, secret=None, user_errors=_error(exc))
+        return CreateApiKeyPayload(api_key=None, secret=None, user_errors=user_errors(exc))
     return CreateApiKeyPayload(api_key=_api_key(row), secret=issued.secret, user_errors=[])
 
 

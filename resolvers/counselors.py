@@ -31,7 +31,7 @@ from schema.counselors import (
     ReassignCounselorInput,
 )
 from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
-from schema.user_errors import UserError
+from schema.user_errors import user_errors
 
 # Which unit a counselor of each kind leads (external counselors: any unit below the county).
 UNIT_OF_KIND = {"brigade": {"brigade"}, "squadron": {"squadron"}, "team": {"team"},
@@ -39,9 +39,7 @@ UNIT_OF_KIND = {"brigade": {"brigade"}, "squadron": {"squadron"}, "team": {"team
 
 
 def _error(exc: RedscarfError) -> CounselorPayload:
-    return CounselorPayload(
-        counselor=None, user_errors=[UserError(field=None, code=exc.code, message=exc.message)]
-    )
+    return CounselorPayload(counselor=None, user_errors=user_errors(exc))
 
 
 async def _counselors(context: Context, ids: list[int]) -> list[Counselor]:

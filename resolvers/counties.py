@@ -20,7 +20,8 @@ from redscarf.errors import (
     RedscarfError,
 )
 from schema.context import Context
-from schema.counties import County, CreateCountyInput, CreateCountyPayload, UserError
+from schema.counties import County, CreateCountyInput, CreateCountyPayload
+from schema.user_errors import UserError, user_errors
 from tenants import provisioning
 from tenants.codes import validate_county_code, validate_prefecture_code, validate_province_code
 from tenants.registry import tenants
@@ -77,7 +78,7 @@ def _field_errors(data: CreateCountyInput) -> list[UserError]:
         try:
             check(value)
         except RedscarfError as exc:
-            errors.append(UserError(field=field, code=exc.code, message=exc.message))
+            errors.extend(user_errors(exc, field))
     return errors
 
 
@@ -106,8 +107,8 @@ async def create_county(
                 )
             )
     except (InvalidInput, Conflict, NotFound) as exc:
-        error = UserError(field=_FIELD_OF_CODE.get(exc.code), code=exc.code, message=exc.message)
-        return CreateCountyPayload(county=None, created=False, user_errors=[error])
+        errors = user_errors(exc, _FIELD_OF_CODE.get(exc.code))
+        return CreateCountyPayload(county=None, created=False, user_errors=errors)
     c = result.county
     services.directory.forget(c.code)  # a cached "no such county" must not outlive onboarding
     if result.created:

@@ -25,7 +25,7 @@ from schema.guardians import (
     UnbindPupilInput,
 )
 from schema.ids import encode_global_id
-from schema.user_errors import UserError
+from schema.user_errors import user_errors
 
 
 async def issue_binding_code(
@@ -70,8 +70,7 @@ async def bind_pupil(info: Info[Context, None], input: BindPupilInput) -> BindPu
     try:
         pupil_id, name = await context.in_shared_transaction(run)
     except RedscarfError as exc:
-        error = UserError(field=None, code=exc.code, message=exc.message)
-        return BindPupilPayload(pupil_id=None, pupil_name=None, user_errors=[error])
+        return BindPupilPayload(pupil_id=None, pupil_name=None, user_errors=user_errors(exc))
     return BindPupilPayload(
         pupil_id=strawberry.ID(encode_global_id("Pupil", tenant.code, pupil_id)),
         pupil_name=name,

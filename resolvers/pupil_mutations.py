@@ -46,13 +46,9 @@ from schema.pupils import (
     PupilPayload,
     UpdatePupilInput,
 )
-from schema.user_errors import UserError
+from schema.user_errors import UserError, user_errors
 
 MAX_BATCH = 500
-
-
-def _errors(exc: RedscarfError, field: str | None = None) -> list[UserError]:
-    return [UserError(field=field, code=exc.code, message=exc.message)]
 
 
 def _duplicate() -> list[UserError]:
@@ -136,7 +132,7 @@ async def create_pupil(info: Info[Context, None], input: CreatePupilInput) -> Pu
         if squadron.grade is None:
             raise InvalidInput(f"中队「{squadron.name}」没有年级", code="INVALID_GRADE")
     except RedscarfError as exc:
-        return PupilPayload(pupil=None, user_errors=_errors(exc))
+        return PupilPayload(pupil=None, user_errors=user_errors(exc))
     status = input.status.value
     joined = input.joined_on if status == PupilStatus.MEMBER else None
     principal = await context.principal()
@@ -176,7 +172,7 @@ async def update_pupil_details(info: Info[Context, None], input: UpdatePupilInpu
     try:
         values = _identity(context, input)
     except RedscarfError as exc:
-        return PupilPayload(pupil=None, user_errors=_errors(exc))
+        return PupilPayload(pupil=None, user_errors=user_errors(exc))
     if not values:
         return PupilPayload(pupil=await _pupil(context, current.id), user_errors=[])
     before = {
@@ -244,7 +240,7 @@ async def change_pupil_status(
         if input.on_date > dt.date.today():
             raise InvalidInput("生效日期不能晚于今天", code="INVALID_DATE")
     except RedscarfError as exc:
-        return PupilPayload(pupil=None, user_errors=_errors(exc, "status"))
+        return PupilPayload(pupil=None, user_errors=user_errors(exc, "status"))
     values: dict[str, Any] = {"status": new}
     if new == PupilStatus.MEMBER and current.status == PupilStatus.PRE_MEMBER:
         values["joined_on"] = input.on_date
@@ -271,7 +267,7 @@ async def enrol_pupils(info: Info[Context, None], input: EnrolPupilsInput) -> En
     context = info.context
     if not input.ids or len(input.ids) > MAX_BATCH:
         error = InvalidInput(f"一批 1–{MAX_BATCH} 人", code="INVALID_BATCH")
-        return EnrolPupilsPayload(enrolled=0, user_errors=_errors(error, "ids"))
+        return EnrolPupilsPayload(enrolled=0, user_errors=user_errors(error, "ids"))
     found = [await reachable_pupil(context, pid) for pid in input.ids]
     wrong = [p.name for p in found if p.status != PupilStatus.PRE_MEMBER]
     if wrong:
@@ -279,7 +275,7 @@ async def enrol_pupils(info: Info[Context, None], input: EnrolPupilsInput) -> En
             f"只有{STATUS_LABELS[PupilStatus.PRE_MEMBER]}可以入队：{'、'.join(wrong[:10])}",
             code="NOT_PRE_MEMBER",
         )
-        return EnrolPupilsPayload(enrolled=0, user_errors=_errors(error, "ids"))
+        return EnrolPupilsPayload(enrolled=0, user_errors=user_errors(error, "ids"))
     ids = sorted({p.id for p in found})
     principal = await context.principal()
     async with context.session() as session:
@@ -321,7 +317,10 @@ async def promote_all_grades(
     if input.academic_year not in (current, current + 1):
         error = InvalidInput(f"只能为本学年（{current}）或下一学年升级", code="INVALID_YEAR")
         return PromoteGradesPayload(
-            pupils=0, squadrons=0, already_done=False, user_errors=_errors(error, "academicYear")
+            pupils=0,
+            squadrons=0,
+            already_done=False,
+            user_errors=user_errors(error, "academicYear"),
         )
     principal = await context.principal()
     async with context.session() as session:

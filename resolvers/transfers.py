@@ -28,7 +28,7 @@ from schema.transfers import (
     TransferPayload,
     TransferPupilInput,
 )
-from schema.user_errors import UserError
+from schema.user_errors import user_errors
 from tenants.metadata import translate_map
 from tenants.sessions import Tenant, act_as_county
 
@@ -37,7 +37,7 @@ def _error(exc: RedscarfError) -> TransferPayload:
     return TransferPayload(
         transfer=None,
         pupil_id=None,
-        user_errors=[UserError(field=None, code=exc.code, message=exc.message)],
+        user_errors=user_errors(exc),
     )
 
 

@@ -27,14 +27,12 @@ from schema.org import (
     UnitPayload,
     UpdateUnitInput,
 )
-from schema.user_errors import UserError
+from schema.user_errors import user_errors
 from tenants.sessions import act_as_county
 
 
 def _error(exc: RedscarfError, field: str | None = None) -> UnitPayload:
-    return UnitPayload(
-        unit=None, user_errors=[UserError(field=field, code=exc.code, message=exc.message)]
-    )
+    return UnitPayload(unit=None, user_errors=user_errors(exc, field))
 
 
 async def _unit(context: Context, global_id: str) -> UnitRecord:
