@@ -5,6 +5,7 @@ from __future__ import annotations
 import domain.accounts.tables
 import domain.audit.tables
 import domain.badges.tables
+import domain.imports.tables
 import domain.org.tables
 import domain.people.tables
 import domain.people.transfers
@@ -17,6 +18,7 @@ MODULES = (
     domain.accounts.tables,
     domain.audit.tables,
     domain.badges.tables,
+    domain.imports.tables,
     domain.org.tables,
     domain.people.tables,
     domain.people.transfers,

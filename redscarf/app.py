@@ -28,10 +28,11 @@ from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
-from redscarf.downloads import pupil_export, pupil_template
+from redscarf.downloads import pupil_export, template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.keys import load_keys
 from redscarf.settings import Settings
+from redscarf.uploads import report, upload
 from schema import schema
 from schema.context import Context, Services
 from tenants.routing import TenantRoutingMiddleware
@@ -135,7 +136,9 @@ def create_app(
         routes=[
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/healthz", healthz),
-            Route("/templates/pupils.xlsx", pupil_template),
+            Route("/templates/{kind}.xlsx", template),
+            Route("/uploads", upload, methods=["POST"]),
+            Route("/imports/{id}/report.xlsx", report),
             Route("/exports/pupils.xlsx", pupil_export),
             Route("/readyz", readyz),
         ],

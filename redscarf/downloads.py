@@ -1,6 +1,7 @@
 """Spreadsheet downloads over plain HTTP (a browser saves them as files).
 
-- `GET /templates/pupils.xlsx`: the roster template, with a sample row (no data: public).
+- `GET /templates/{pupils,units,counselors}.xlsx`: the templates, each with a sample row
+  (no data: public).
 - `GET /exports/pupils.xlsx?under=<unit ID>`: the pupils the caller may see under a unit
   (the whole county by default), with the same credentials and `X-County` as the GraphQL API.
   ID numbers and full birth dates appear only where the caller may read personal data (else
@@ -24,16 +25,26 @@ from domain.org.tables import units
 from domain.people.pupils import ID_NUMBER
 from domain.people.tables import pupils
 from domain.personal.id_numbers import mask_id_number
-from domain.spreadsheets.rosters import GENDERS, STATUSES, workbook
+from domain.spreadsheets.rosters import (
+    COUNSELOR_COLUMNS,
+    COUNSELOR_EXAMPLE,
+    GENDERS,
+    STATUSES,
+    UNIT_COLUMNS,
+    UNIT_EXAMPLE,
+    sheet_workbook,
+    workbook,
+)
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError, Unauthenticated
 from resolvers.people import bound_to
 from schema.context import Context
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_OF = {Unauthenticated: 401, Forbidden: 403, NotFound: 404, InvalidInput: 400}
+STATUS_OF_CODE = {"NOT_XLSX": 415, "FILE_TOO_LARGE": 413}
 
 
-def _file(content: bytes, filename: str) -> Response:
+def xlsx_response(content: bytes, filename: str) -> Response:
     quoted = urllib.parse.quote(filename)
     return Response(
         content,
@@ -42,13 +53,30 @@ def _file(content: bytes, filename: str) -> Response:
     )
 
 
-def _error(exc: RedscarfError) -> Response:
-    status = next((s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), 500)
+def error_response(exc: RedscarfError) -> Response:
+    status = STATUS_OF_CODE.get(exc.code) or next(
+        (s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), 500
+    )
     return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
 
 
-async def pupil_template(request: Request) -> Response:
-    return _file(workbook([], example=True), "队员名册模板.xlsx")
+TEMPLATES = {
+    "pupils": (lambda: workbook([], example=True), "队员名册模板.xlsx"),
+    "units": (lambda: sheet_workbook("组织", UNIT_COLUMNS, [UNIT_EXAMPLE]), "组织架构模板.xlsx"),
+    "counselors": (
+        lambda: sheet_workbook("辅导员", COUNSELOR_COLUMNS, [COUNSELOR_EXAMPLE]),
+        "辅导员名册模板.xlsx",
+    ),
+}
+
+
+async def template(request: Request) -> Response:
+    """`GET /templates/{kind}.xlsx`: a template to fill in, with a sample row."""
+    found = TEMPLATES.get(request.path_params["kind"])
+    if found is None:
+        return error_response(NotFound("没有这个模板", code="NOT_FOUND"))
+    make, filename = found
+    return xlsx_response(make(), filename)
 
 
 async def pupil_export(request: Request) -> Response:
@@ -56,7 +84,7 @@ async def pupil_export(request: Request) -> Response:
     try:
         return await _export(context, request.query_params.get("under"))
     except RedscarfError as exc:
-        return _error(exc)
+        return error_response(exc)
 
 
 async def _export(context: Context, under: str | None) -> Response:
@@ -136,4 +164,4 @@ async def _export(context: Context, under: str | None) -> Response:
             details={"rows": len(rows), "personal": personal},
         )
     tenant = await context.tenant()
-    return _file(workbook(rows), f"{tenant.name}队员名册.xlsx")
+    return xlsx_response(workbook(rows), f"{tenant.name}队员名册.xlsx")

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=180, ge=180)
     """Days the audit log is kept at least (网络安全法: six months)."""
 
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest spreadsheet accepted by `POST /uploads` (a 50,000-pupil roster is about 3 MB)."""
+
     oidc_issuer: str | None = None
     """Issuer of an external OpenID Connect provider whose tokens are accepted."""
     oidc_jwks_url: str | None = None

@@ -14,7 +14,7 @@ from authz.sql import scope_predicate
 from domain.audit.service import record
 from domain.org.tables import units
 from domain.people.names import normalise_name
-from domain.people.tables import counselor_appointments, counselors
+from domain.people.tables import COUNSELOR_UNIT_KINDS, counselor_appointments, counselors
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
 from resolvers.org import UnitRecord
 from resolvers.paging import MAX_PAGE, page_info, page_size
@@ -34,8 +34,6 @@ from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
 from schema.user_errors import user_errors
 
 # Which unit a counselor of each kind leads (external counselors: any unit below the county).
-UNIT_OF_KIND = {"brigade": {"brigade"}, "squadron": {"squadron"}, "team": {"team"},
-                "external": {"township", "community", "brigade", "squadron", "team"}}  # fmt: skip
 
 
 def _error(exc: RedscarfError) -> CounselorPayload:
@@ -112,7 +110,7 @@ async def _unit_for(context: Context, global_id: str, kind: str) -> UnitRecord:
     if found is None or found.archived_at is not None:
         raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
     await context.require("counselor", "write", found.path)
-    if found.kind not in UNIT_OF_KIND[kind]:
+    if found.kind not in COUNSELOR_UNIT_KINDS[kind]:
         raise InvalidInput("这一类辅导员不能任于这一层级的单位", code="WRONG_UNIT_KIND")
     return found
 

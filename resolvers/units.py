@@ -93,4 +93,8 @@ async def node(
         from resolvers.pupils import pupil
 
         return await pupil(info, id)
+    if type_name == "RosterImport":
+        from resolvers.imports import roster_import
+
+        return await roster_import(info, id)
     return None

@@ -16,6 +16,7 @@ from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import guardians as guardian_resolvers
+from resolvers import imports as import_resolvers
 from resolvers import pupils as pupil_resolvers
 from resolvers import transfers as transfer_resolvers
 from resolvers import units as unit_resolvers
@@ -35,6 +36,7 @@ from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.guardians import BindingCodePayload, BindPupilPayload
+from schema.imports import ImportRosterPayload, RosterImport
 from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitPayload
 from schema.pupils import (
@@ -84,6 +86,10 @@ class Query:
     incoming_transfers: list[Transfer] = strawberry.field(
         resolver=transfer_resolvers.incoming_transfers,
         description="转入本县（区）、待接收的队员（县级管理员）。",
+    )
+    roster_import: RosterImport | None = strawberry.field(
+        resolver=import_resolvers.roster_import,
+        description="一次名册导入的进展和结果（发起人，或对该类名册有全县权限的管理员）。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -223,6 +229,13 @@ class Mutation:
         resolver=pupil_mutations.promote_all_grades,
         description="新学年升级：全县中队和在册队员升一个年级（县级管理员，每学年一次）。",
     )
+    import_roster: ImportRosterPayload = strawberry.field(
+        resolver=import_resolvers.import_roster,
+        description=(
+            "导入一份已上传的名册（队员、组织架构或辅导员）：后台逐行校验，全部无误才写入，"
+            "有错则全部不写入并给出错误报告；同一文件再导入不会重复登记。"
+        ),
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -231,7 +244,7 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit, Pupil],
+    types=[Unit, Pupil, RosterImport],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

@@ -7,7 +7,7 @@ placeholder schema `tenant` and mapped to a county's schema per connection with 
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 SHARED = "shared"
 TENANT = "tenant"
@@ -27,3 +27,9 @@ tenant_metadata = MetaData(schema=TENANT, naming_convention=NAMING)
 def translate_map(schema_name: str) -> dict[str | None, str]:
     """Execution option that points the placeholder schema at one county's schema."""
     return {TENANT: schema_name}
+
+
+def county_schema(conn: Connection) -> str:
+    """The county schema a connection bound by `translate_map` works in (for the few
+    statements written as text, e.g. a sequence's name)."""
+    return conn.get_execution_options()["schema_translate_map"][TENANT]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schema.ids import encode_global_id
+from tenants.sessions import tenant_connection
 from tests.authz_world import World
 
 ROLES = (
@@ -149,6 +150,31 @@ def _fresh_team(world: World, services: Any, place: str) -> dict[str, Any]:
     side, label = (world.b, "Q") if place == "other" else (world.a, "Q1" if place == "in" else "Q2")
     team = create_unit(services.sync_engine, side.county, "team", "临时小队", side.units[label])
     return {"id": gid("Unit", side.county.code, team.id)}
+
+
+def _an_import(world: World, services: Any, place: str) -> dict[str, Any]:
+    """An import of pupils someone else (with the whole county in reach) started, in county A
+    (in, out) or B (other)."""
+    from sqlalchemy import insert
+
+    from domain.imports.tables import roster_imports, uploads
+    from tests.graphql_client import tenant_of
+
+    side = world.b if place == "other" else world.a
+    someone = {"kind": "user", "id": 0, "name": "someone", "roles": "county_admin",
+               "everything": False, "paths": ["c"]}  # fmt: skip
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        upload = conn.execute(
+            insert(uploads)
+            .values(filename="名册.xlsx", size=1, sha256=b"-")
+            .returning(uploads.c.id)
+        ).scalar_one()
+        pk = conn.execute(
+            insert(roster_imports)
+            .values(kind="pupils", upload_id=upload, requested_by=someone)
+            .returning(roster_imports.c.id)
+        ).scalar_one()
+    return {"id": gid("RosterImport", side.county.code, pk)}
 
 
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
@@ -386,6 +412,14 @@ OPERATIONS: dict[str, Op] = {
         lambda world, services, place: {"id": pupil_id(place, world)},
     ),
     "me": Op("{ me { name } }", "me", "county", table("ok", anonymous=U)),
+    "rosterImport": Op(
+        "query($id: ID!) { rosterImport(id: $id) { state } }",
+        "rosterImport",
+        "object",
+        # whoever started it, or reaches the whole county for its kind
+        {**table("hidden", anonymous=U), "county_admin": ("ok", "ok", "hidden")},
+        _an_import,
+    ),
     "incomingTransfers": Op(
         "{ incomingTransfers { pupilName } }",
         "incomingTransfers",
@@ -613,6 +647,23 @@ OPERATIONS: dict[str, Op] = {
         "object",
         {**table(F, anonymous=U), "county_admin": ("ok", "ok", NF)},
         lambda world, services, place: {"t": _pending_transfer(world, services, place)["t"]},
+    ),
+    "importRoster": Op(
+        # an upload nobody made: refused as a user error once the caller is let through
+        "mutation($u: ID!) { importRoster(input: {uploadId: $u, kind: PUPILS}) "
+        "{ rosterImport { state } userErrors { code } } }",
+        "importRoster",
+        "county",
+        county_wide(
+            F,
+            county_admin="allowed",
+            brigade_counselor="allowed",
+            squadron_counselor="allowed",
+            county_app="allowed",
+        ),
+        lambda world, services, place: {
+            "u": gid("Upload", (world.b if place == "other" else world.a).county.code, 10**9)
+        },
     ),
     "createPupil": Op(
         'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "新队员", '

@@ -614,6 +614,12 @@ async def test_misspelt_fields_get_no_suggestions_unless_signed_in(
     assert "Did you mean" in signed_in["errors"][0]["message"]
 
 
+def empty_roster() -> bytes:
+    from domain.spreadsheets.rosters import workbook
+
+    return workbook([])
+
+
 async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
     settings: Settings,
     async_engine: AsyncEngine,
@@ -853,6 +859,16 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             "{ transfer { id } } }",
             {"t": transfers[1]},
             headers=receiver,
+        )
+        uploaded = await client.http.post(
+            "/uploads", content=empty_roster(), headers=admin, params={"filename": "名册.xlsx"}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        await do(
+            "mutation($u: ID!) { importRoster(input: {uploadId: $u, kind: PUPILS}) "
+            "{ rosterImport { state } } }",
+            {"u": uploaded.json()["id"]},
+            headers=admin,
         )
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]

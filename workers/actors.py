@@ -138,3 +138,21 @@ def refresh_county_summary(county_code: str, job_id: str) -> dict[str, Any]:
         )
     job.progress(2, 2, "完成")
     return figures
+
+
+@job_actor(time_limit=2 * 3600 * 1000)
+def import_roster(county_code: str, import_id: int, job_id: str) -> dict[str, Any]:
+    """Check a roster spreadsheet and apply it all, or keep its error report (idempotent:
+    the import's row is locked, and an import that has ended is not run again)."""
+    from domain.imports.service import run_import
+    from redscarf.keys import load_keys
+
+    runtime = current_runtime()
+    job = running_job()
+    return run_import(
+        runtime.engine,
+        county_tenant(runtime.engine, county_code),
+        import_id,
+        load_keys(runtime.settings).cipher,
+        lambda done, total, message: job.progress(done, total, message),
+    )

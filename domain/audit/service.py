@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Insert, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +12,23 @@ from authz.principal import Principal, PrincipalKind
 from domain.audit.tables import audit_log, shared_audit_log
 
 
+class Actor(Protocol):
+    """Who an entry names: a request's principal, or a job acting for one (an import)."""
+
+    @property
+    def kind(self) -> PrincipalKind: ...
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def roles(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+
+
 def _values(
-    principal: Principal,
+    principal: Actor,
     action: str,
     object_type: str | None,
     object_id: str | int | None,
@@ -34,7 +49,7 @@ def _values(
     }
 
 
-def county_entries(principal: Principal, action: str, objects: Sequence[dict[str, Any]]) -> Insert:
+def county_entries(principal: Actor, action: str, objects: Sequence[dict[str, Any]]) -> Insert:
     """Entries of the county's audit log (one per object: object_type, object_id, fields...)."""
     return insert(audit_log).values(
         [

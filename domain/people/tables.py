@@ -49,6 +49,11 @@ class CounselorKind(enum.StrEnum):
     EXTERNAL = "external"
 
 
+# The kinds of unit each kind of counselor is appointed to.
+COUNSELOR_UNIT_KINDS = {"brigade": {"brigade"}, "squadron": {"squadron"}, "team": {"team"},
+                        "external": {"township", "community", "brigade", "squadron", "team"}}  # fmt: skip
+
+
 pupils = Table(
     "pupils",
     tenant_metadata,

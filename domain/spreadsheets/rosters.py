@@ -1,5 +1,6 @@
-"""The pupils' roster as a spreadsheet: one sheet, Chinese headers, the same columns in the
-template, the export and the import, so an export can be imported again unchanged."""
+"""Roster spreadsheets: one sheet each for pupils, units and counselors, with Chinese headers;
+the same columns in the template, the export and the import, so an export can be imported
+again unchanged."""
 
 from __future__ import annotations
 
@@ -34,22 +35,54 @@ PUPIL_COLUMNS: tuple[Column, ...] = (
     Column("入队批次", 16, "如 2023年秋季第一批"),
 )
 HEADERS = tuple(c.header for c in PUPIL_COLUMNS)
+
+UNIT_COLUMNS: tuple[Column, ...] = (
+    Column("乡镇（街道）", 16, "学校直属县（区）的可不填"),
+    Column("社区", 14, "可不填"),
+    Column("学校", 22, "学校（大队）全称"),
+    Column("城乡", 8, "城镇 或 农村；不填则同上级", ("城镇", "农村")),
+    Column("学校类别", 14, "普通学校、新居民子女学校 或 红领巾示范校",
+           ("普通学校", "新居民子女学校", "红领巾示范校")),
+    Column("中队", 14, "中队名称，如 三（1）中队；只登记学校时不填"),
+    Column("年级", 6, "1–9；不填则按中队名称（如 三（1）中队 为 3）"),
+    Column("小队", 12, "可不填"),
+)  # fmt: skip
+UNIT_EXAMPLE = ("城关镇", "", "城关第一小学", "城镇", "普通学校", "三（1）中队", "3", "第一小队")
+
+COUNSELOR_COLUMNS: tuple[Column, ...] = (
+    Column("姓名", 12, "辅导员姓名"),
+    Column("类别", 12, "大队辅导员、中队辅导员、小队辅导员 或 校外辅导员",
+           ("大队辅导员", "中队辅导员", "小队辅导员", "校外辅导员")),
+    Column("学校", 22, "学校（大队）全称，须已在平台中登记"),
+    Column("中队", 14, "中队辅导员、小队辅导员必填"),
+    Column("小队", 12, "小队辅导员必填"),
+    Column("任职日期", 12, "如 2024-09-01；不填为导入当天"),
+)  # fmt: skip
+COUNSELOR_EXAMPLE = ("李老师", "中队辅导员", "城关第一小学", "三（1）中队", "", dt.date(2024, 9, 1))
 GENDERS = {"male": "男", "female": "女"}
 STATUSES = {"member": "少先队员", "pre_member": "预备队员", "left": "已离队",
             "joined_league": "已离队入团", "transferred": "已转出"}  # fmt: skip
 
 Row = Sequence[str | dt.date | None]
+PUPIL_EXAMPLE: Row = ("城关第一小学", "三（1）中队", "第一小队", "王小红", "女", dt.date(2016, 7, 21),
+                      "", "少先队员", dt.date(2023, 10, 13), "2023年秋季第一批")  # fmt: skip
 
 
 def workbook(rows: Iterable[Row], *, example: bool = False) -> bytes:
-    """The sheet with its headers (a note on each), rows below; `example` adds one sample."""
+    """The pupils' sheet with its headers (a note on each), rows below; `example` adds one
+    sample row."""
+    return sheet_workbook(SHEET, PUPIL_COLUMNS, [PUPIL_EXAMPLE] if example else rows)
+
+
+def sheet_workbook(name: str, columns: Sequence[Column], rows: Iterable[Row]) -> bytes:
+    """One sheet: headers with notes and choices, text columns kept text, rows below."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet(SHEET)
+    sheet = book.add_worksheet(name)
     header = book.add_format({"bold": True, "bg_color": "#F4CCCC", "border": 1})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     text = book.add_format({"num_format": "@"})  # ID numbers stay text, never 4.69E+17
-    for col, column in enumerate(PUPIL_COLUMNS):
+    for col, column in enumerate(columns):
         sheet.write_string(0, col, column.header, header)
         sheet.write_comment(0, col, column.note)
         sheet.set_column(col, col, column.width, text if column.header == "身份证号码" else None)
@@ -58,21 +91,6 @@ def workbook(rows: Iterable[Row], *, example: bool = False) -> bytes:
                 1, col, 100_000, col, {"validate": "list", "source": list(column.choices)}
             )
     sheet.freeze_panes(1, 0)
-    if example:
-        rows = [
-            (
-                "城关第一小学",
-                "三（1）中队",
-                "第一小队",
-                "王小红",
-                "女",
-                dt.date(2016, 7, 21),
-                "",
-                "少先队员",
-                dt.date(2023, 10, 13),
-                "2023年秋季第一批",
-            )
-        ]
     for r, values in enumerate(rows, start=1):
         for col, value in enumerate(values):
             if isinstance(value, dt.date):
