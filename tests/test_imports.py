@@ -21,7 +21,8 @@ from sqlalchemy import Engine, func, select
 from domain.audit.tables import audit_log
 from domain.org.tables import units
 from domain.people.tables import counselors, pupils
-from domain.spreadsheets.rosters import COUNSELOR_COLUMNS, HEADERS, UNIT_COLUMNS
+from domain.spreadsheets.reading import ERROR_HEADER
+from domain.spreadsheets.rosters import COUNSELOR_COLUMNS, HEADERS, PUPIL_EXAMPLE, UNIT_COLUMNS
 from redscarf.settings import Settings
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
@@ -271,3 +272,197 @@ async def test_units_then_counselors_import_from_their_templates(
 def count_pupils(engine: Engine, county: County) -> int:
     with tenant_connection(engine, tenant_of(county)) as conn:
         return conn.execute(select(func.count()).select_from(pupils)).scalar_one()
+
+
+# --- bad input: one bad row, and nothing is imported -----------------------------------------
+
+GOOD = pupil_row("王一", id_number("20150301", "001"))
+FORMULA = "=TEXT(20150301,0)"
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "column"),
+    [
+        (pupil_row("王二", "52273120150301002X"), "INVALID_ID_NUMBER", "身份证号码"),
+        (pupil_row("王二", None, 性别="男", 出生日期="2015-02-30"), "INVALID_DATE", "出生日期"),
+        (pupil_row("王二", None, 性别="男", 出生日期="明年"), "INVALID_DATE", "出生日期"),
+        (pupil_row("王一", id_number("20150301", "001")), "DUPLICATE_ROW", "身份证号码"),
+        (pupil_row("王二", None, 性别="男", 中队="九（9）中队"), "UNIT_NOT_FOUND", "中队"),
+        (pupil_row("王二", None, 性别="男", 学校="不存在小学"), "UNIT_NOT_FOUND", "学校"),
+        (pupil_row("王二", None, 性别="男", 小队="第九小队"), "UNIT_NOT_FOUND", "小队"),
+        (pupil_row("王二", None, 性别="男", 出生日期=FORMULA), "UNREADABLE_CELL", "出生日期"),
+        (pupil_row("王二", 522731201503010020), "UNREADABLE_CELL", "身份证号码"),
+        (pupil_row("王二", "522********0021"), "MASKED_ID_NUMBER", "身份证号码"),
+        (pupil_row("王二", None), "GENDER_REQUIRED", "性别"),
+        (pupil_row("", None, 性别="男"), "REQUIRED", "姓名"),
+        (pupil_row("王2", None, 性别="男"), "INVALID_NAME", "姓名"),
+        (pupil_row("王二", None, 性别="男", 状态="团员"), "INVALID_CHOICE", "状态"),
+        (pupil_row("王二", None, 性别="男", 状态="已离队"), "INVALID_STATUS", "状态"),
+        (
+            pupil_row("王二", id_number("20150301", "002"), 性别="男"),
+            "ID_NUMBER_MISMATCH",
+            "身份证号码",
+        ),
+    ],
+    ids=["malformed-id", "impossible-date", "not-a-date", "duplicate", "unknown-squadron",
+         "unknown-school", "unknown-team", "formula", "id-as-number", "masked-id", "no-gender",
+         "no-name", "digit-in-name", "unknown-status", "new-pupil-left", "id-gender-mismatch"],
+)  # fmt: skip
+async def test_a_bad_row_is_reported_in_its_cell_and_nothing_is_imported(
+    admin: Importer, school: dict[str, Any], engine: Engine, bad: list[Any], code: str, column: str
+) -> None:
+    ended = await admin.run(xlsx([GOOD, bad]))
+    assert ended["state"] == "INVALID"
+    assert ended["errorCount"] == 1
+    (error,) = ended["errors"]
+    assert (error["sheet"], error["row"], error["column"], error["code"]) == (
+        "名册", 3, column, code)  # fmt: skip
+    assert error["message"]  # in Chinese, for the counselor
+    assert count_pupils(engine, school["county"]) == 0  # not even the good row
+
+
+async def test_the_report_is_the_sheet_with_an_error_column_and_once_fixed_it_imports(
+    admin: Importer, school: dict[str, Any], engine: Engine
+) -> None:
+    rows = [
+        GOOD,
+        pupil_row("王二", "52273120150301002X"),
+        pupil_row("王三", id_number("20150303", "003")),
+    ]
+    ended = await admin.run(xlsx(rows))
+    assert (ended["state"], ended["rows"], ended["errorCount"]) == ("INVALID", 3, 1)
+    report = await admin.gql.http.get(ended["reportUrl"], headers=admin.headers)
+    assert report.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(report.content))
+    sheet = book["名册"]
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[0] == [*HEADERS, ERROR_HEADER]
+    assert [r[3] for r in table[1:]] == ["王一", "王二", "王三"]  # every row, in order
+    assert (table[1][-1], table[3][-1]) == (None, None)
+    assert "校验位" in table[2][-1]
+    # Someone else in the county cannot download it; a stranger county cannot see it at all.
+    counselor = {"Authorization": "Bearer " + admin.gql.token_for(
+        "squadron_counselor", school["county"].code, school["squadron"].path)}  # fmt: skip
+    assert (await admin.gql.http.get(ended["reportUrl"], headers=counselor)).status_code == 404
+
+    # Fix the cell in the report itself and upload it again: the error column is ignored.
+    sheet.cell(row=3, column=HEADERS.index("身份证号码") + 1).value = id_number("20150302", "002")
+    fixed = io.BytesIO()
+    book.save(fixed)
+    done = await admin.run(fixed.getvalue())
+    assert (done["state"], done["created"]) == ("DONE", 3), done["errors"]
+    assert count_pupils(engine, school["county"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        (b"", 400, "EMPTY_FILE"),
+        (b"\x89PNG\r\n\x1a\n" + b"0" * 100, 415, "NOT_XLSX"),
+        ("学校,中队,姓名\n城关小学,四（1）中队,王一\n".encode(), 415, "NOT_XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"0" * 100, 415, "NOT_XLSX"),  # old .xls
+    ],
+    ids=["empty", "image", "csv", "xls"],
+)
+async def test_a_file_that_is_not_a_spreadsheet_is_refused_at_upload(
+    admin: Importer, content: bytes, status: int, code: str
+) -> None:
+    response = await admin.upload(content)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert response.json()["message"]
+
+
+async def test_a_huge_file_is_refused_before_it_is_stored(admin: Importer) -> None:
+    limit = admin.gql.app.state.services.settings.upload_max_bytes
+    response = await admin.upload(b"PK\x03\x04" + b"0" * limit)
+    assert response.status_code == 413
+    assert response.json()["code"] == "FILE_TOO_LARGE"
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"PK\x03\x04" + b"broken zip" * 10, "NOT_XLSX"),
+        (xlsx([], HEADERS), "EMPTY_FILE"),
+        (xlsx([["一", "二"]], ["甲", "乙"]), "NO_HEADERS"),
+    ],
+    ids=["corrupt", "headers-only", "no-headers"],
+)
+async def test_a_file_that_cannot_be_read_ends_invalid_with_one_clear_error(
+    admin: Importer, content: bytes, code: str
+) -> None:
+    ended = await admin.run(content)
+    assert (ended["state"], ended["errorCount"], ended["reportUrl"]) == ("INVALID", 1, None)
+    assert ended["errors"][0]["code"] == code
+
+
+async def test_sheets_as_schools_keep_them_are_read(
+    admin: Importer, school: dict[str, Any], engine: Engine
+) -> None:
+    """A title row, the school merged down the rows, full-width digits and brackets, middle
+    dots of every kind, a notes sheet, a second roster sheet, and the template's sample row."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "四年级"
+    sheet.append(["城关小学2024年秋季队员名册"])
+    sheet.merge_cells("A1:J1")
+    sheet.append(list(HEADERS))
+    full_width = id_number("20150301", "001").translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    )
+    sheet.append(pupil_row("阿卜杜·热合曼", full_width, 中队="四(1)中队"))
+    sheet.append(pupil_row("阿依古丽.买买提", None, 学校=None, 性别="女", 出生日期="2015年3月2日"))
+    sheet.append(pupil_row("古丽・努尔", None, 学校=None, 性别="女", 出生日期="2015/3/3"))
+    sheet.merge_cells("A3:A5")
+    sheet.append(list(PUPIL_EXAMPLE))  # the template's sample, left in
+    notes = book.create_sheet("填表说明")
+    notes.append(["请按模板填写"])
+    fifth = book.create_sheet("五年级")
+    fifth.append(list(HEADERS))
+    fifth.append(
+        pupil_row("张 三", None, 中队="五（2）中队", 性别="男", 出生日期=dt.date(2014, 5, 1))
+    )
+    out = io.BytesIO()
+    book.save(out)
+
+    done = await admin.run(out.getvalue())
+    assert done["state"] == "DONE", done["errors"]
+    assert done["created"] == 4
+    assert any("填表说明" in note for note in done["notes"])
+    assert any("示例行" in note for note in done["notes"])
+    names = {r[3]: r for r in roster(engine, school["county"])}
+    assert set(names) == {"阿卜杜·热合曼", "阿依古丽·买买提", "古丽·努尔", "张 三"}
+    assert names["张 三"][1] == school["other"].id
+    assert names["阿依古丽·买买提"][5] == dt.date(2015, 3, 2)
+
+
+async def test_a_counselor_imports_into_their_own_squadron_only(
+    gql: GraphQLClient, school: dict[str, Any], worker: JobRuntime, engine: Engine
+) -> None:
+    county = school["county"]
+    counselor = Importer(
+        gql, county, gql.token_for("squadron_counselor", county.code, school["squadron"].path)
+    )
+    ended = await counselor.run(
+        xlsx([GOOD, pupil_row("王二", None, 性别="男", 中队="五（2）中队")])
+    )
+    assert ended["state"] == "INVALID"
+    assert [(e["row"], e["code"]) for e in ended["errors"]] == [(3, "OUT_OF_SCOPE")]
+    done = await counselor.run(xlsx([GOOD]))
+    assert (done["state"], done["created"]) == ("DONE", 1)
+    # The county admin sees the counselor's import; a guardian may not upload at all.
+    admin = Importer(gql, county, gql.token_for("county_admin", county.code))
+    seen = await gql.data(FOLLOW, {"id": done["id"]}, headers=admin.headers)
+    assert seen["rosterImport"]["state"] == "DONE"
+    guardian = Importer(gql, county, gql.token_for("guardian", county.code))
+    refused = await guardian.upload(xlsx([GOOD]))
+    assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+    # Nobody imports another person's upload.
+    uploaded = await admin.upload(xlsx([GOOD]))
+    taken = await gql.data(
+        IMPORT,
+        {"i": {"uploadId": uploaded.json()["id"], "kind": "PUPILS"}},
+        headers=counselor.headers,
+    )
+    assert taken["importRoster"]["userErrors"][0]["code"] == "UPLOAD_NOT_FOUND"
