@@ -218,7 +218,7 @@ def test_a_county_role_cannot_enqueue_or_read_another_countys_jobs(
 # --- A worker killed midway -------------------------------------------------------------
 
 
-def _start_worker(db_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(db_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     env = {**db_env, **JOB_ENV}
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -230,7 +230,7 @@ def _start_worker(db_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -247,7 +247,6 @@ def test_a_job_whose_worker_is_killed_midway_runs_again_and_its_effect_happens_o
     db_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("domain.demo", reason="domain.demo not written yet")
     from domain.people.tables import pupils
 
     county = make_county()
@@ -261,7 +260,7 @@ def test_a_job_whose_worker_is_killed_midway_runs_again_and_its_effect_happens_o
         )
 
     log = tmp_path / "worker.log"
-    first = _start_worker(db_env, log)
+    first = start_worker(db_env, log)
     try:
         # Started (some schools committed) but not finished: kill it without warning.
         midway = wait_for(
@@ -274,15 +273,15 @@ def test_a_job_whose_worker_is_killed_midway_runs_again_and_its_effect_happens_o
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
-        _stop(first)
+        stop_worker(first)
     assert midway.state == "running", f"the job ended before the kill: {log.read_text()}"
     assert midway.total is None or midway.progress < midway.total
 
-    second = _start_worker(db_env, log)
+    second = start_worker(db_env, log)
     try:
         done = wait_for(lambda: job_in(engine, job_id, "done", "failed"), 60, "the rerun to finish")
     finally:
-        _stop(second)
+        stop_worker(second)
     assert done.state == "done", log.read_text()
     assert done.attempts == 2
 
