@@ -3,13 +3,16 @@ number, and then sees that child and no other: through the real endpoint."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
+from domain.accounts.tables import binding_failures
+from domain.people.guardians import MAX_FAILURES
 from domain.people.tables import guardian_consents
 from schema.ids import encode_global_id
 from tenants.sessions import tenant_connection
@@ -137,3 +140,32 @@ async def test_a_parent_binds_with_the_id_number_and_name_and_can_unbind(
     assert done["unbindPupil"]["ok"] is True
     assert (await gql.data(ROSTER, headers=father))["pupils"]["edges"] == []
     assert len((await gql.data(ROSTER, headers=grandmother))["pupils"]["edges"]) == 1
+
+
+async def test_guessing_id_numbers_locks_binding_for_an_hour_for_that_account_only(
+    gql: GraphQLClient, school: dict[str, Any], caplog: pytest.LogCaptureFixture, engine: Engine
+) -> None:
+    number = id_number("20180102", "247")
+    child = await pupil(gql, school, "钱多多", idNumber=number)
+    guesser = await parent(gql, caplog)
+    base = {"countyCode": school["county"].code, "relation": "MOTHER", "noticeVersion": "2026-09"}
+    for serial in range(MAX_FAILURES):
+        guess = id_number("20180102", f"{serial:03d}")
+        wrong = await gql.data(
+            BIND, {"i": {**base, "idNumber": guess, "name": "钱多多"}}, headers=guesser
+        )
+        assert wrong["bindPupil"]["userErrors"][0]["code"] == "BINDING_NOT_FOUND"
+    # Locked: even the right ID number and name are refused now, and say why.
+    right = {"i": {**base, "idNumber": number, "name": "钱多多"}}
+    locked = await gql.data(BIND, right, headers=guesser)
+    assert locked["bindPupil"]["userErrors"][0]["code"] == "BINDING_LOCKED"
+    assert locked["bindPupil"]["pupilId"] is None
+    # Another parent is not held up by it.
+    other = await parent(gql, caplog)
+    assert (await gql.data(BIND, right, headers=other))["bindPupil"]["pupilId"] == child
+    # An hour later the guesser may try again.
+    with engine.begin() as conn:
+        conn.execute(
+            update(binding_failures).values(at=binding_failures.c.at - dt.timedelta(hours=1))
+        )
+    assert (await gql.data(BIND, right, headers=guesser))["bindPupil"]["pupilId"] == child

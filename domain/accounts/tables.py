@@ -149,3 +149,14 @@ login_codes = Table(
     Index("ix_login_codes_phone_hash_created_at", "phone_hash", "created_at"),
     comment="One-time codes sent to a guardian's phone.",
 )
+
+binding_failures = Table(
+    "binding_failures",
+    shared_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_binding_failures_user_id_at", "user_id", "at"),
+    comment="Failed bindings of a guardian's account; too many in an hour lock binding.",
+)

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from authz.principal import Principal
 from authz.roles import Role
 from domain.accounts.service import grant_role
-from domain.accounts.tables import users
+from domain.accounts.tables import binding_failures, users
 from domain.audit.service import county_entries
 from domain.people.names import normalise_name
 from domain.people.pupils import ID_NUMBER
@@ -38,6 +38,8 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, 
 CODE_LENGTH = 10  # 31^10 ≈ 8 × 10^14: guessing is hopeless
 CODE_DAYS = 14
 CODE = "binding_codes.code"
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(hours=1)
 PHONE = "guardians.phone"
 
 
@@ -52,6 +54,27 @@ class Relation(enum.StrEnum):
 class BindingNotFound(NotFound):
     code = "BINDING_NOT_FOUND"
     message = "绑定码无效、已使用或已过期，或身份证号码与姓名不符"
+    keeps_changes = True  # the failed attempt is counted
+
+
+class BindingLocked(InvalidInput):
+    code = "BINDING_LOCKED"
+    message = "绑定失败次数过多，请一小时后再试，或向学校索取绑定码"
+
+
+def check_attempts(conn: Connection, user_id: int) -> None:
+    """Refuse a guardian who failed `MAX_FAILURES` times within the window: ID numbers and
+    codes must not be guessable by trying (the keyed hash makes each try cost a request)."""
+    failures = conn.execute(
+        select(func.count())
+        .select_from(binding_failures)
+        .where(
+            binding_failures.c.user_id == user_id,
+            binding_failures.c.at > func.now() - FAILURE_WINDOW,
+        )
+    ).scalar_one()
+    if failures >= MAX_FAILURES:
+        raise BindingLocked()
 
 
 def new_code() -> str:
@@ -131,7 +154,14 @@ def bind(
     assert principal.id is not None
     # Read as the service (the owner), before acting as the county.
     service_view = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
-    pupil_id, code_id = _find_pupil(service_view, cipher, code=code, id_number=id_number, name=name)
+    check_attempts(conn, principal.id)
+    try:
+        pupil_id, code_id = _find_pupil(
+            service_view, cipher, code=code, id_number=id_number, name=name
+        )
+    except BindingNotFound:
+        conn.execute(insert(binding_failures).values(user_id=principal.id, county_code=tenant.code))
+        raise
     grant_role(conn, principal.id, Role.GUARDIAN, tenant.code, "c", granted_by=None)
     user = conn.execute(
         select(users.c.display_name, users.c.phone_enc).where(users.c.id == principal.id)
