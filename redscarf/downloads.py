@@ -23,7 +23,7 @@ from authz.sql import scope_predicate
 from domain.audit.service import record
 from domain.org.tables import units
 from domain.people.pupils import ID_NUMBER
-from domain.people.tables import pupils
+from domain.people.tables import NOT_ERASED, pupils
 from domain.personal.id_numbers import mask_id_number
 from domain.spreadsheets.rosters import (
     COUNSELOR_COLUMNS,
@@ -125,6 +125,7 @@ async def _export(context: Context, under: str | None) -> Response:
         .where(
             scope_predicate(scope, place.c.path, bound=bound),
             scope_predicate(ListScope(paths=(root_path,)), place.c.path),
+            NOT_ERASED,
         )
         .order_by(school.c.path, squadron.c.path, pupils.c.id)
     )

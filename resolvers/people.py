@@ -15,6 +15,7 @@ from authz.sql import scope_predicate
 from domain.org.tables import units
 from domain.people.tables import (
     CURRENT_STATUSES,
+    NOT_ERASED,
     grade_promotions,
     guardian_bindings,
     guardians,
@@ -75,7 +76,7 @@ def _roster(scope: ListScope, user_id: int | None) -> Select[Any]:
         .select_from(
             pupils.join(units, units.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
         )
-        .where(scope_predicate(scope, units.c.path, bound=bound))
+        .where(scope_predicate(scope, units.c.path, bound=bound), NOT_ERASED)
     )
 
 
@@ -127,6 +128,16 @@ async def pupil_by_id(
 ) -> PupilRecord | None:
     row = (await session.execute(_roster(scope, user_id).where(pupils.c.id == pk))).first()
     return _record(row) if row else None
+
+
+async def pupils_by_ids(
+    session: AsyncSession, scope: ListScope, ids: list[int], *, user_id: int | None
+) -> dict[int, PupilRecord]:
+    """The pupils of `ids` the scope reaches (one query, for lists that point at pupils)."""
+    if not ids:
+        return {}
+    rows = (await session.execute(_roster(scope, user_id).where(pupils.c.id.in_(ids)))).all()
+    return {r.id: _record(r) for r in rows}
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -93,6 +93,10 @@ async def node(
         from resolvers.pupils import pupil
 
         return await pupil(info, id)
+    if type_name == "DataRequest":
+        from resolvers.data_requests import data_request
+
+        return await data_request(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

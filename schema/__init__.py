@@ -15,6 +15,7 @@ from strawberry.printer import print_schema
 from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
+from resolvers import data_requests as data_request_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
 from resolvers import pupils as pupil_resolvers
@@ -34,6 +35,7 @@ from schema.accounts import (
 )
 from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
+from schema.data_requests import DataRequest, DataRequestPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
@@ -90,6 +92,10 @@ class Query:
     roster_import: RosterImport | None = strawberry.field(
         resolver=import_resolvers.roster_import,
         description="一次名册导入的进展和结果（发起人，或对该类名册有全县权限的管理员）。",
+    )
+    data_requests: list[DataRequest] = strawberry.field(
+        resolver=data_request_resolvers.data_requests_list,
+        description="监护人对孩子个人信息的请求（最新的在前，最多 100 项）：辅导员和管理员看辖区内的，监护人看自己提出的。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -229,6 +235,17 @@ class Mutation:
         resolver=pupil_mutations.promote_all_grades,
         description="新学年升级：全县中队和在册队员升一个年级（县级管理员，每学年一次）。",
     )
+    request_pupil_data: DataRequestPayload = strawberry.field(
+        resolver=data_request_resolvers.request_pupil_data,
+        description="监护人就已绑定的孩子提出查阅、复制、更正或删除个人信息的请求（学校也可代为登记）。",
+    )
+    handle_data_request: DataRequestPayload = strawberry.field(
+        resolver=data_request_resolvers.handle_data_request,
+        description=(
+            "处理监护人的请求（可改动该队员的辅导员、管理员）。删除请求办结即删除该队员的全部个人信息"
+            "（县级管理员、大队辅导员），不可恢复；积分等记录保留，归属匿名化。"
+        ),
+    )
     import_roster: ImportRosterPayload = strawberry.field(
         resolver=import_resolvers.import_roster,
         description=(
@@ -244,7 +261,7 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit, Pupil, RosterImport],
+    types=[Unit, Pupil, RosterImport, DataRequest],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

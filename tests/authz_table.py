@@ -177,6 +177,30 @@ def _an_import(world: World, services: Any, place: str) -> dict[str, Any]:
     return {"id": gid("RosterImport", side.county.code, pk)}
 
 
+def _data_request(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A pending request about P1 (in), P2 (out) or county B's P3 (other), made on paper."""
+    from sqlalchemy import insert
+
+    from domain.people.tables import data_requests
+    from tests.graphql_client import tenant_of
+
+    side, label = (
+        (world.b, "P3") if place == "other" else (world.a, "P1" if place == "in" else "P2")
+    )
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        pk = conn.execute(
+            insert(data_requests)
+            .values(pupil_id=side.pupils[label], kind="see")
+            .returning(data_requests.c.id)
+        ).scalar_one()
+    return {"id": gid("DataRequest", side.county.code, pk)}
+
+
+def _a_request_about_p1(world: World, services: Any, place: str) -> dict[str, Any]:
+    _data_request(world, services, "in")
+    return {}
+
+
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
     """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
     return {
@@ -412,6 +436,20 @@ OPERATIONS: dict[str, Op] = {
         lambda world, services, place: {"id": pupil_id(place, world)},
     ),
     "me": Op("{ me { name } }", "me", "county", table("ok", anonymous=U)),
+    "dataRequests": Op(
+        "{ dataRequests { kind } }",
+        "dataRequests",
+        "county",
+        # those who may change P1 see the request about P1; the rest an empty list
+        county_wide(
+            "hidden",
+            county_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="ok",
+            county_app="ok",
+        ),
+        _a_request_about_p1,
+    ),
     "rosterImport": Op(
         "query($id: ID!) { rosterImport(id: $id) { state } }",
         "rosterImport",
@@ -647,6 +685,23 @@ OPERATIONS: dict[str, Op] = {
         "object",
         {**table(F, anonymous=U), "county_admin": ("ok", "ok", NF)},
         lambda world, services, place: {"t": _pending_transfer(world, services, place)["t"]},
+    ),
+    "requestPupilData": Op(
+        "mutation($id: ID!) { requestPupilData(input: {pupilId: $id, kind: SEE}) "
+        "{ dataRequest { state } userErrors { code } } }",
+        "requestPupilData",
+        "object",
+        # the bound guardian, and those who may change the pupil (a request made on paper)
+        {**pupil_write("ok"), "guardian": ("ok", NF, NF)},
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
+    "handleDataRequest": Op(
+        'mutation($id: ID!) { handleDataRequest(input: {id: $id, decision: REJECT, answer: "无误"}) '
+        "{ dataRequest { state } userErrors { code } } }",
+        "handleDataRequest",
+        "object",
+        {**pupil_write("ok"), "guardian": (NF, NF, NF)},
+        _data_request,
     ),
     "importRoster": Op(
         # an upload nobody made: refused as a user error once the caller is let through

@@ -870,6 +870,18 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             {"u": uploaded.json()["id"]},
             headers=admin,
         )
+        asked = await do(
+            "mutation($id: ID!) { requestPupilData(input: {pupilId: $id, kind: DELETE}) "
+            "{ dataRequest { id } } }",
+            {"id": moving},
+            headers=admin,
+        )
+        await do(
+            "mutation($id: ID!) { handleDataRequest(input: {id: $id, decision: COMPLETE}) "
+            "{ dataRequest { state } } }",
+            {"id": asked["requestPupilData"]["dataRequest"]["id"]},
+            headers=admin,
+        )
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]
         secret = (

@@ -11,19 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import signal
-import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
 from domain.audit.tables import audit_log
-from domain.imports.common import Requester
-from domain.imports.tables import roster_imports, uploads
 from domain.org.tables import units
 from domain.people.tables import counselors, pupils
 from domain.spreadsheets.reading import ERROR_HEADER
@@ -32,11 +27,10 @@ from redscarf.settings import Settings
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
-from tests.test_jobs import JOB_SETTINGS, job, job_in, start_worker, stop_worker, wait_for
+from tests.test_jobs import JOB_SETTINGS
 from tests.test_pupils import id_number
 from workers.broker import JobRuntime
 from workers.main import in_process_worker
-from workers.outbox import enqueue
 
 IMPORT = """mutation($i: ImportRosterInput!) {
   importRoster(input: $i) { rosterImport { id state } userErrors { field code message } }
@@ -472,77 +466,3 @@ async def test_a_counselor_imports_into_their_own_squadron_only(
         headers=counselor.headers,
     )
     assert taken["importRoster"]["userErrors"][0]["code"] == "UPLOAD_NOT_FOUND"
-
-
-# --- a worker killed in the middle ---------------------------------------------------------
-
-
-@pytest.mark.broker
-@pytest.mark.slow
-def test_a_worker_killed_while_writing_a_10000_row_import_ends_with_exactly_the_files_rows(
-    engine: Engine, school: dict[str, Any], db_env: dict[str, str], tmp_path: Path
-) -> None:
-    county = school["county"]
-    rows = [
-        pupil_row(
-            "王" + "一二三四五六七八九十"[i % 10] + "甲乙丙丁戊己庚辛壬癸"[i // 10 % 10],
-            id_number(f"2015{(i // 28) % 12 + 1:02d}{i % 28 + 1:02d}", f"{i // 336:03d}"),
-            中队=["四（1）中队", "五（2）中队"][i % 2],
-        )
-        for i in range(10_000)
-    ]
-    assert len({r[HEADERS.index("身份证号码")] for r in rows}) == 10_000
-    content = xlsx(rows)
-    someone = Requester("user", 1, "kill-test", "county_admin", False, ("c",)).as_json()
-    with tenant_connection(engine, tenant_of(county)) as conn:
-        upload = conn.execute(
-            insert(uploads)
-            .values(filename="名册.xlsx", size=len(content), sha256=b"-", content=content)
-            .returning(uploads.c.id)
-        ).scalar_one()
-        import_id = conn.execute(
-            insert(roster_imports)
-            .values(kind="pupils", upload_id=upload, requested_by=someone)
-            .returning(roster_imports.c.id)
-        ).scalar_one()
-        job_id = enqueue(
-            conn, "import_roster", county_code=county.code, args={"import_id": import_id}
-        )
-
-    log = tmp_path / "worker.log"
-    first = start_worker(db_env, log)
-    try:
-        # Writing, some batches in (inside the one transaction), not done: kill it.
-        deadline = time.monotonic() + 120
-        while (view := job(engine, job_id)) is None or not (
-            view.message == "写入" and 0 < view.progress < (view.total or 0)
-        ):
-            assert view is None or view.state not in ("done", "failed"), log.read_text()
-            assert time.monotonic() < deadline, f"never caught writing: {view}"
-            time.sleep(0.005)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        stop_worker(first)
-    assert count_pupils(engine, county) == 0  # the killed transaction left nothing
-
-    second = start_worker(db_env, log)
-    try:
-        done = wait_for(lambda: job_in(engine, job_id, "done", "failed"), 120, "the rerun")
-    finally:
-        stop_worker(second)
-    assert done.state == "done", log.read_text()
-    assert done.attempts == 2
-    assert done.result["created"] == 10_000
-    with tenant_connection(engine, tenant_of(county)) as conn:
-        stored = conn.execute(
-            select(func.count(), func.count(func.distinct(pupils.c.id_number_hash)))
-        ).one()
-        ended = conn.execute(
-            select(roster_imports.c.state, uploads.c.content)
-            .join(uploads, uploads.c.id == roster_imports.c.upload_id)
-            .where(roster_imports.c.id == import_id)
-        ).one()
-    assert tuple(stored) == (10_000, 10_000)
-    assert ended.state == "done"
-    assert ended.content is None  # the file with the children's data is not kept

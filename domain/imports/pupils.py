@@ -28,7 +28,7 @@ from domain.imports.common import (
 )
 from domain.org.tables import units
 from domain.people.pupils import ID_NUMBER, STATUS_LABELS, TRANSITIONS, identity_columns
-from domain.people.tables import PupilStatus, pupil_status_changes, pupils
+from domain.people.tables import NOT_ERASED, PupilStatus, pupil_status_changes, pupils
 from domain.personal.crypto import FieldCipher
 from domain.personal.id_numbers import mask_id_number
 from domain.spreadsheets.reading import Book, SheetRow, key, parse_date
@@ -82,7 +82,9 @@ def _registered(conn: Connection) -> list[Any]:
             pupils.c.id_number_hash,
             pupils.c.id_number_enc,
             place.c.path,
-        ).join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        )
+        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        .where(NOT_ERASED)
     ).all()
 
 

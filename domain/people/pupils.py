@@ -27,6 +27,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PupilStatus.LEFT: frozenset({PupilStatus.MEMBER}),
     PupilStatus.JOINED_LEAGUE: frozenset(),
     PupilStatus.TRANSFERRED: frozenset({PupilStatus.MEMBER, PupilStatus.PRE_MEMBER}),
+    PupilStatus.ERASED: frozenset(),  # by erasure only (domain.people.erasure), never back
 }
 
 
@@ -93,6 +94,7 @@ STATUS_LABELS = {
     PupilStatus.LEFT: "已离队",
     PupilStatus.JOINED_LEAGUE: "已离队入团",
     PupilStatus.TRANSFERRED: "已转出",
+    PupilStatus.ERASED: "已删除",
 }
 
 

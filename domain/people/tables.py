@@ -36,6 +36,7 @@ class PupilStatus(enum.StrEnum):
     LEFT = "left"
     JOINED_LEAGUE = "joined_league"
     TRANSFERRED = "transferred"
+    ERASED = "erased"  # personal data erased on a guardian's request; the row stays
 
 
 # Pupils counted as "in" a unit: members and those preparing to join, not those who left.
@@ -61,7 +62,7 @@ pupils = Table(
     Column("squadron_id", ForeignKey("tenant.units.id"), nullable=False, index=True),
     Column("team_id", ForeignKey("tenant.units.id"), index=True),
     Column("name", Text, nullable=False),
-    Column("gender", Text, nullable=False),
+    Column("gender", Text, comment="Null once erased"),
     Column("birth_date", Date),
     Column("grade", SmallInteger, nullable=False),
     Column("status", Text, nullable=False, server_default=PupilStatus.MEMBER.value),
@@ -73,6 +74,7 @@ pupils = Table(
     Column("name_pinyin", Text, comment="Full pinyin of the name, for search"),
     Column("name_initials", Text, comment="Pinyin initials of the name, for search"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("erased_at", DateTime(timezone=True), comment="Personal data erased on request"),
     # Where the pupil sits: every roster joins its units on this (see migration t0007).
     Index("ix_pupils_placement", text("coalesce(team_id, squadron_id)")),
     Index(
@@ -88,7 +90,15 @@ pupils = Table(
     CheckConstraint(
         "status IN (" + ", ".join(repr(s.value) for s in PupilStatus) + ")", name="status"
     ),
+    CheckConstraint(
+        "(status = 'erased') = (erased_at IS NOT NULL)"
+        " AND (gender IS NOT NULL OR erased_at IS NOT NULL)",
+        name="erased",
+    ),
 )
+
+# An erased pupil's row stays (status history, ledgers) but is nobody's to see any more.
+NOT_ERASED = pupils.c.status != PupilStatus.ERASED.value
 
 guardians = Table(
     "guardians",
@@ -191,4 +201,37 @@ guardian_consents = Table(
     Column("consented_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("withdrawn_at", DateTime(timezone=True)),
     comment="A guardian's consent (PIPL art. 31 for children under 14), with the notice's version.",
+)
+
+
+class DataRequestKind(enum.StrEnum):
+    SEE = "see"
+    COPY = "copy"
+    CORRECT = "correct"
+    DELETE = "delete"
+
+
+class DataRequestState(enum.StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+
+
+data_requests = Table(
+    "data_requests",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False),
+    Column("note", Text),
+    Column("requested_by", BigInteger, comment="The user (shared.users) who asked"),
+    Column("guardian_id", BigInteger, comment="The guardian who asked, if one did"),
+    Column("state", Text, nullable=False, server_default=DataRequestState.PENDING.value),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("handled_at", DateTime(timezone=True)),
+    Column("handled_by", BigInteger),
+    Column("answer", Text, comment="What was done, or why not"),
+    CheckConstraint("kind IN ('see', 'copy', 'correct', 'delete')", name="kind"),
+    CheckConstraint("state IN ('pending', 'completed', 'rejected')", name="state"),
+    comment="Guardians' requests about a child's personal data (PIPL art. 44-47).",
 )

@@ -296,3 +296,23 @@ def error_report(book: Book, errors: dict[tuple[str, int], list[str]]) -> bytes:
                 out_sheet.write_string(r, len(sheet.headers), "；".join(found), message)
     workbook.close()
     return out.getvalue()
+
+
+def _folded(text: str) -> str:
+    return re.sub(r"[·•‧∙・･.．]", "·", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def mentions(content: bytes, needles: Sequence[str]) -> bool:
+    """Whether an xlsx file's text holds any of `needles` (compared as names are: full-width
+    folded, middle dots made one). A file that cannot be read counts as mentioning them."""
+    wanted = [_folded(n) for n in needles if n]
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for name in archive.namelist():
+                if name.endswith(".xml"):
+                    text = _folded(archive.read(name).decode("utf-8", errors="replace"))
+                    if any(n in text for n in wanted):
+                        return True
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True
+    return False

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import xlsxwriter
 
+from domain.people.pupils import STATUS_LABELS
+
 SHEET = "队员"
 
 
@@ -60,8 +62,7 @@ COUNSELOR_COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 COUNSELOR_EXAMPLE = ("李老师", "中队辅导员", "城关第一小学", "三（1）中队", "", dt.date(2024, 9, 1))
 GENDERS = {"male": "男", "female": "女"}
-STATUSES = {"member": "少先队员", "pre_member": "预备队员", "left": "已离队",
-            "joined_league": "已离队入团", "transferred": "已转出"}  # fmt: skip
+STATUSES = {str(status): label for status, label in STATUS_LABELS.items()}
 
 Row = Sequence[str | dt.date | None]
 PUPIL_EXAMPLE: Row = ("城关第一小学", "三（1）中队", "第一小队", "王小红", "女", dt.date(2016, 7, 21),
