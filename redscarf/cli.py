@@ -33,6 +33,8 @@ app.add_typer(prefecture_app, name="prefecture")
 app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="审计日志。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+imports_app = typer.Typer(help="名册导入。", no_args_is_help=True)
+app.add_typer(imports_app, name="imports")
 user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -330,6 +332,30 @@ def audit_purge() -> None:
             with eng.begin() as conn:
                 total += purge_older_than(conn, schema, days)
     console.print(f"已删除 {total} 条超过 {days} 天的审计日志（{len(schemas)} 个库）")
+
+
+@imports_app.command("purge")
+@friendly_errors
+def imports_purge() -> None:
+    """删除超过保留期（REDSCARF_IMPORT_REPORT_DAYS，默认 7 天）的导入错误报告和未导入的上传文件；可每天定时运行。"""
+    from domain.imports.service import purge_reports
+    from tenants.registry import TenantStatus, tenants
+    from tenants.sessions import load_tenant, tenant_connection
+
+    days = get_settings().import_report_days
+    with engine() as eng:
+        with eng.connect() as conn:
+            codes = list(
+                conn.execute(
+                    select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE)
+                ).scalars()
+            )
+            counties = [load_tenant(conn, code) for code in codes]
+        total = 0
+        for county in counties:
+            with tenant_connection(eng, county) as conn:
+                total += purge_reports(conn, days)
+    console.print(f"已删除 {total} 份超过 {days} 天的导入报告或文件（{len(counties)} 个县）")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import urllib.parse
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -120,6 +120,8 @@ async def report(request: Request) -> Response:
     try:
         principal = await context.user()
         pk = await context.own_id("RosterImport", request.path_params["id"])
+        days = context.services.settings.import_report_days
+        expiry = func.make_interval(0, 0, 0, days)
         found = None
         async with context.session() as session:
             if pk is not None:
@@ -129,6 +131,7 @@ async def report(request: Request) -> Response:
                             roster_imports.c.kind,
                             roster_imports.c.requested_by,
                             roster_imports.c.report,
+                            (roster_imports.c.finished_at < func.now() - expiry).label("expired"),
                         ).where(roster_imports.c.id == pk)
                     )
                 ).first()
@@ -138,8 +141,10 @@ async def report(request: Request) -> Response:
                     found = None
             if found is None:
                 raise NotFound("没有这次导入", code="NOT_FOUND")
-            if found.report is None:
-                raise NotFound("这次导入没有错误报告", code="NO_REPORT")
+            if found.report is None or found.expired:
+                raise NotFound(
+                    f"这次导入没有错误报告，或已超过 {days} 天被删除；请重新导入", code="NO_REPORT"
+                )
             await record(session, principal, "downloadImportReport", "RosterImport", pk)
     except RedscarfError as exc:
         return error_response(exc)

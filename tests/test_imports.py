@@ -16,9 +16,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from domain.audit.tables import audit_log
+from domain.imports.tables import roster_imports, uploads
 from domain.org.tables import units
 from domain.people.tables import counselors, pupils
 from domain.spreadsheets.reading import ERROR_HEADER
@@ -27,6 +28,7 @@ from redscarf.settings import Settings
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
+from tests.test_cli import redscarf
 from tests.test_jobs import JOB_SETTINGS
 from tests.test_pupils import id_number
 from workers.broker import JobRuntime
@@ -466,3 +468,27 @@ async def test_a_counselor_imports_into_their_own_squadron_only(
         headers=counselor.headers,
     )
     assert taken["importRoster"]["userErrors"][0]["code"] == "UPLOAD_NOT_FOUND"
+
+
+async def test_an_error_report_is_gone_after_its_retention_days(
+    admin: Importer, school: dict[str, Any], engine: Engine, db_env: dict[str, str]
+) -> None:
+    """A report holds the file's rows (children's personal data): kept 7 days, then refused,
+    and `redscarf imports purge` (or the county's next import) forgets it."""
+    ended = await admin.run(xlsx([GOOD, pupil_row("王二", "52273120150301002X")]))
+    assert (await admin.gql.http.get(ended["reportUrl"], headers=admin.headers)).status_code == 200
+    with tenant_connection(engine, tenant_of(school["county"])) as conn:
+        conn.execute(update(roster_imports).values(finished_at=func.now() - dt.timedelta(days=8)))
+        conn.execute(update(uploads).values(created_at=func.now() - dt.timedelta(days=8)))
+    late = await admin.gql.http.get(ended["reportUrl"], headers=admin.headers)
+    assert (late.status_code, late.json()["code"]) == (404, "NO_REPORT")
+
+    done = redscarf("imports", "purge", env=db_env)
+    assert done.returncode == 0, done.stderr
+    with tenant_connection(engine, tenant_of(school["county"])) as conn:
+        left = conn.execute(
+            select(roster_imports.c.report, roster_imports.c.errors, uploads.c.content).join(
+                uploads, uploads.c.id == roster_imports.c.upload_id
+            )
+        ).all()
+    assert [tuple(r) for r in left] == [(None, None, None)]

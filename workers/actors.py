@@ -155,4 +155,5 @@ def import_roster(county_code: str, import_id: int, job_id: str) -> dict[str, An
         import_id,
         load_keys(runtime.settings).cipher,
         lambda done, total, message: job.progress(done, total, message),
+        report_days=runtime.settings.import_report_days,
     )

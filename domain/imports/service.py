@@ -117,6 +117,25 @@ def _end(conn: Connection, import_id: int, **values: Any) -> None:
     )
 
 
+def purge_reports(conn: Connection, days: int) -> int:
+    """Forget error reports (and uploads never imported) older than `days`; returns how many."""
+    age = func.now() - func.make_interval(0, 0, 0, days)
+    reports = conn.execute(
+        update(roster_imports)
+        .where(
+            roster_imports.c.finished_at < age,
+            (roster_imports.c.report.is_not(None)) | (roster_imports.c.errors.is_not(None)),
+        )
+        .values(report=None, errors=None)
+    ).rowcount
+    files = conn.execute(
+        update(uploads)
+        .where(uploads.c.created_at < age, uploads.c.content.is_not(None))
+        .values(content=None)
+    ).rowcount
+    return reports + files
+
+
 def mark_running(engine: Engine, tenant: Tenant, import_id: int) -> None:
     with tenant_connection(engine, tenant) as conn:
         conn.execute(
@@ -130,9 +149,18 @@ def mark_running(engine: Engine, tenant: Tenant, import_id: int) -> None:
 
 
 def run_import(
-    engine: Engine, tenant: Tenant, import_id: int, cipher: FieldCipher, progress: Progress
+    engine: Engine,
+    tenant: Tenant,
+    import_id: int,
+    cipher: FieldCipher,
+    progress: Progress,
+    *,
+    report_days: int = 7,
 ) -> dict[str, Any]:
-    """Run one import to its end (`done` or `invalid`); an import already ended is left as is."""
+    """Run one import to its end (`done` or `invalid`); an import already ended is left as is.
+    The county's expired reports are forgotten on the way (see `purge_reports`)."""
+    with tenant_connection(engine, tenant) as conn:
+        purge_reports(conn, report_days)
     mark_running(engine, tenant, import_id)
     with tenant_connection(engine, tenant) as conn:
         found = conn.execute(
