@@ -492,3 +492,67 @@ async def test_an_error_report_is_gone_after_its_retention_days(
             )
         ).all()
     assert [tuple(r) for r in left] == [(None, None, None)]
+
+
+UNIT_HEADERS = [c.header for c in UNIT_COLUMNS]
+COUNSELOR_HEADERS = [c.header for c in COUNSELOR_COLUMNS]
+UNIT_OK = ["城关镇", None, "城关小学", None, None, "六（1）中队", None, None]
+COUNSELOR_OK = ["李老师", "大队辅导员", "城关小学", None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad", "code", "column"),
+    [
+        ("UNITS", ["城关镇", None, "城关小学", None, None, None, None, "第三小队"], "REQUIRED", "中队"),
+        ("UNITS", ["城关镇", None, "城关小学", None, None, "四（1）中队", "5", None], "GRADE_CHANGE", "年级"),
+        ("UNITS", ["城关镇", None, "城关小学", None, None, "小队长班", None, None], "INVALID_GRADE", "年级"),
+        ("UNITS", ["城关镇", None, "城关小学", "郊区", None, None, None, None], "INVALID_CHOICE", "城乡"),
+        ("UNITS", ["城关镇", None, None, None, "普通学校", None, None, None], "INVALID_SCHOOL_KIND", "学校类别"),
+        ("COUNSELORS", ["张老师", "中队辅导员", "城关小学", None, None, None], "REQUIRED", "中队"),
+        ("COUNSELORS", ["张老师", "班主任", "城关小学", None, None, None], "INVALID_CHOICE", "类别"),
+        ("COUNSELORS", ["张老师", "大队辅导员", "没有小学", None, None, None], "UNIT_NOT_FOUND", "学校"),
+        ("COUNSELORS", ["李老师", "大队辅导员", "城关小学", None, None, None], "DUPLICATE_ROW", "姓名"),
+        ("COUNSELORS", ["张老师", "大队辅导员", "城关小学", None, None, "2099-01-01"], "INVALID_DATE", "任职日期"),
+    ],
+    ids=["team-without-squadron", "grade-change", "no-grade", "bad-area", "kind-without-school",
+         "squadron-counselor-without-squadron", "unknown-kind", "unknown-school", "duplicate",
+         "future-date"],
+)  # fmt: skip
+async def test_a_bad_row_of_units_or_counselors_is_reported_and_nothing_is_imported(
+    admin: Importer, school: dict[str, Any], engine: Engine, kind: str, bad: list[Any],
+    code: str, column: str,
+) -> None:  # fmt: skip
+    headers, good = (
+        (UNIT_HEADERS, UNIT_OK) if kind == "UNITS" else (COUNSELOR_HEADERS, COUNSELOR_OK)
+    )
+    ended = await admin.run(xlsx([good, bad], headers), kind)
+    assert ended["state"] == "INVALID"
+    assert [(e["row"], e["column"], e["code"]) for e in ended["errors"]] == [(3, column, code)]
+    with tenant_connection(engine, tenant_of(school["county"])) as conn:
+        assert conn.execute(select(func.count()).select_from(counselors)).scalar_one() == 0
+        names = set(conn.execute(select(units.c.name)).scalars())
+    assert "六（1）中队" not in names
+
+
+async def test_a_brigade_counselor_sets_up_squadrons_in_their_own_school_only(
+    gql: GraphQLClient, school: dict[str, Any], worker: JobRuntime, engine: Engine
+) -> None:
+    county = school["county"]
+    other_school = create_unit(engine, county, "brigade", "城南小学", school["township"])
+    counselor = Importer(
+        gql, county, gql.token_for("brigade_counselor", county.code, school["brigade"].path)
+    )
+    rows = [["城关镇", None, "城关小学", None, None, "六（1）中队", None, None],
+            ["城关镇", None, "城南小学", None, None, "六（2）中队", None, None],
+            ["新村镇", None, "新村小学", None, None, None, None, None]]  # fmt: skip
+    ended = await counselor.run(xlsx(rows, UNIT_HEADERS), "UNITS")
+    assert [(e["row"], e["code"]) for e in ended["errors"]] == [
+        (3, "OUT_OF_SCOPE"),
+        (4, "OUT_OF_SCOPE"),
+    ]
+    done = await counselor.run(xlsx(rows[:1], UNIT_HEADERS), "UNITS")
+    assert (done["state"], done["created"]) == ("DONE", 1)
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        made = conn.execute(select(units).where(units.c.name == "六（1）中队")).one()
+    assert (made.parent_id, made.grade) == (school["brigade"].id, 6)
+    assert other_school.id != made.parent_id
