@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from domain.audit.service import record
-from domain.imports.common import may_see_import, resource_of
+from domain.imports.common import may_see_import, resource_of, uploader
 from domain.imports.tables import roster_imports, uploads
 from domain.spreadsheets.reading import check_container
 from redscarf.downloads import error_response, xlsx_response
@@ -97,7 +97,7 @@ async def upload(request: Request) -> Response:
                         size=len(content),
                         sha256=hashlib.sha256(content).digest(),
                         content=content,
-                        uploaded_by=principal.id,
+                        uploaded_by=uploader(principal),
                     )
                     .returning(uploads.c.id)
                 )

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from strawberry.types import Info
 
 from domain.audit.service import record
-from domain.imports.common import Requester, may_see_import, resource_of
+from domain.imports.common import Requester, may_see_import, resource_of, uploader
 from domain.imports.tables import ImportState as State
 from domain.imports.tables import roster_imports, uploads
 from redscarf.errors import Forbidden, NotFound
@@ -144,7 +144,7 @@ async def import_roster(info: Info[Context, None], input: ImportRosterInput) -> 
                 .with_for_update()
             )
         ).first()
-        if upload is None or upload.uploaded_by != principal.id:
+        if upload is None or upload.uploaded_by != uploader(principal):
             return _not_found()
         started = (
             await session.execute(

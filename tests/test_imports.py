@@ -556,3 +556,23 @@ async def test_a_brigade_counselor_sets_up_squadrons_in_their_own_school_only(
         made = conn.execute(select(units).where(units.c.name == "六（1）中队")).one()
     assert (made.parent_id, made.grade) == (school["brigade"].id, 6)
     assert other_school.id != made.parent_id
+
+
+async def test_a_browser_form_uploads_the_file_too(admin: Importer, engine: Engine) -> None:
+    response = await admin.gql.http.post(
+        "/uploads",
+        files={"file": ("四（1）中队名册.xlsx", xlsx([GOOD]), "application/octet-stream")},
+        headers=admin.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["filename"] == "四（1）中队名册.xlsx"
+    started = await admin.gql.data(
+        IMPORT, {"i": {"uploadId": response.json()["id"], "kind": "PUPILS"}}, headers=admin.headers
+    )
+    done = await admin.follow(started["importRoster"]["rosterImport"]["id"])
+    assert (done["state"], done["created"], done["filename"]) == ("DONE", 1, "四（1）中队名册.xlsx")
+    # The same upload asked twice (a double click) is one import.
+    again = await admin.gql.data(
+        IMPORT, {"i": {"uploadId": response.json()["id"], "kind": "PUPILS"}}, headers=admin.headers
+    )
+    assert again["importRoster"]["rosterImport"]["id"] == done["id"]

@@ -117,6 +117,11 @@ def may_see_import(principal: Principal, requested_by: dict[str, Any], scope: Li
     return scope.everything or COUNTY_ROOT in scope.paths
 
 
+def uploader(principal: Principal) -> str:
+    """Who uploaded a file, as kept with it: only they may import it."""
+    return f"{principal.kind.value}:{principal.id}"
+
+
 def resource_of(kind: str) -> str:
     """The authorization resource of an import kind (pupils -> pupil)."""
     return kind.removesuffix("s")

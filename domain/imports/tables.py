@@ -45,7 +45,7 @@ uploads = Table(
     Column("size", Integer, nullable=False),
     Column("sha256", LargeBinary, nullable=False),
     Column("content", LargeBinary, comment="Cleared once its import has ended"),
-    Column("uploaded_by", BigInteger, comment="User (shared.users) or API key id"),
+    Column("uploaded_by", Text, comment="user:<id> or api_key:<id>"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     comment="Spreadsheets uploaded for an import (POST /uploads).",
 )

@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("sha256", sa.LargeBinary, nullable=False),
         sa.Column("content", sa.LargeBinary, comment="Cleared once its import has ended"),
-        sa.Column("uploaded_by", sa.BigInteger, comment="User (shared.users) or API key id"),
+        sa.Column("uploaded_by", sa.Text, comment="user:<id> or api_key:<id>"),
         _ts("created_at", nullable=False, server_default=sa.text("now()")),
         schema=TENANT,
         comment="Spreadsheets uploaded for an import (POST /uploads).",
