@@ -10,7 +10,7 @@ Target (the issue): a 50,000-pupil roster (Huishui scale: 76 brigades, 1,243 squ
 imported in under 60 s on 2 cores.
 
 In a database of its own (`redscarf_bench_import`, recreated each run) one county is onboarded
-with its root unit only (written directly: onboarding makes none). Its organisation
+(with its root unit, as onboarding makes it). Its organisation
 (`--townships` townships, `--schools` schools, `--squadrons` squadrons of grades 1-6, no
 teams) is set up by a units import, timed on its own line. A
 pupils file of `--pupils` rows is written with `domain.spreadsheets.rosters.workbook`: spread
@@ -54,7 +54,6 @@ from bench.tenants import fresh_database, server_url
 from domain.audit.tables import audit_log
 from domain.imports.common import Requester
 from domain.imports.tables import ImportKind, roster_imports, uploads
-from domain.org.tables import units
 from domain.people.tables import pupils
 from domain.personal.crypto import FieldCipher
 from domain.personal.id_numbers import check_digit
@@ -281,12 +280,7 @@ def get_job_now(engine: Engine, get_job: Callable[..., Any], job_id: Any) -> Any
 def onboard(engine: Engine, code: str, name: str) -> Tenant:
     create_county(engine, Migrator(), code, name, code[:2])
     with engine.connect() as conn:
-        tenant = load_tenant(conn, code)
-    with tenant_connection(engine, tenant) as conn:
-        # Onboarding leaves the county without its root unit, and nothing but the demo data
-        # makes one; the units import needs it (it sets up everything below it).
-        conn.execute(insert(units).values(kind="county", name=name, path=COUNTY_ROOT))
-    return tenant
+        return load_tenant(conn, code)
 
 
 def peak_mb() -> float:

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 from starlette.applications import Starlette
 
 from domain.accounts.service import create_user, start_session
@@ -149,9 +149,18 @@ def create_unit(
     parent: UnitRef | None = None,
     **columns: Any,
 ) -> UnitRef:
-    """One unit under `parent` (the county root when `kind == "county"`)."""
+    """One unit under `parent`; `kind == "county"` gives the root onboarding made (renamed
+    and with the columns given)."""
     path = "c" if parent is None else f"{parent.path}.{kind[0]}{next(_labels):06d}"
     with tenant_connection(engine, tenant_of(county)) as conn:
+        if parent is None:
+            pk = conn.execute(
+                update(units)
+                .where(units.c.path == "c")
+                .values(name=name, **columns)
+                .returning(units.c.id)
+            ).scalar_one()
+            return UnitRef(pk, path, county.code)
         pk = conn.execute(
             insert(units)
             .values(

@@ -191,12 +191,12 @@ def test_an_operator_creates_the_first_admin_and_a_development_token(
         ).returncode
         == 0
     )
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                f"INSERT INTO \"{schema_name(code)}\".units (kind, name, path) VALUES ('county', '长顺县', 'c')"
-            )
-        )
+    # has its root unit, named after it, from which its organisation grows
+    with engine.connect() as conn:
+        root = conn.execute(
+            text(f'SELECT kind, name, parent_id FROM "{schema_name(code)}".units')
+        ).all()
+    assert [tuple(r) for r in root] == [("county", "长顺县", None)]
     username = f"admin{code}"
 
     def create_admin(password: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from domain.demo.names import given_name, numeral, person, surname
@@ -172,21 +172,25 @@ def _write_structure(engine: Engine, tenant: Tenant, plan: CountyPlan, run_key: 
             )
         if STRUCTURE_STEP in done:
             return
-        root = conn.execute(select(units.c.id).where(units.c.kind == UnitKind.COUNTY)).first()
-        if root is not None:
+        if conn.execute(select(units.c.id).where(units.c.kind != UnitKind.COUNTY)).first():
             raise DemoCountyNotEmpty(
                 f"{tenant.name} 已有组织架构数据，演示数据只能生成到空的县（区）里"
             )
         if not _claim(conn, run_key, STRUCTURE_STEP):
             return  # a concurrent run did it meanwhile
         _claim(conn, run_key, plan_step)
-        ids = _allocate(_cursor(conn), _sequences_from(conn, tenant)["units"], 1 + len(plan.areas))
-        by_path = {ROOT_LABEL: ids[0]}
         root_area = {True: Area.URBAN.value, False: Area.RURAL.value, None: None}[plan.urban]
-        rows: list[tuple[Any, ...]] = [
-            (ids[0], None, UnitKind.COUNTY.value, tenant.name, ROOT_LABEL, root_area, None, None)
-        ]
-        for unit_id, area in zip(ids[1:], plan.areas, strict=True):
+        # Onboarding made the root (migration t0010); the demo gives it its area.
+        root_id = conn.execute(
+            update(units)
+            .where(units.c.path == ROOT_LABEL)
+            .values(area=root_area)
+            .returning(units.c.id)
+        ).scalar_one()
+        ids = _allocate(_cursor(conn), _sequences_from(conn, tenant)["units"], len(plan.areas))
+        by_path = {ROOT_LABEL: root_id}
+        rows: list[tuple[Any, ...]] = []
+        for unit_id, area in zip(ids, plan.areas, strict=True):
             by_path[area.path] = unit_id
             parent = by_path[area.path.rsplit(".", 1)[0]]
             rows.append(

@@ -14,7 +14,7 @@ from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT, Principal, PrincipalKind
 from domain.org.tables import UnitKind, units
 from domain.spreadsheets.reading import SheetRow, key
-from redscarf.errors import RedscarfError
+from redscarf.errors import InvalidInput, RedscarfError
 
 MAX_ERRORS_SHOWN = 200  # in the API; the report has them all
 
@@ -151,7 +151,12 @@ class UnitDirectory:
             self.children[(unit.parent_id, key(unit.name))].append(unit)
             if unit.kind == UnitKind.BRIGADE and not unit.archived:
                 self.schools[key(unit.name)].append(unit)
-        self.root = next(u for u in rows if u.kind == UnitKind.COUNTY)
+        roots = [u for u in rows if u.kind == UnitKind.COUNTY]
+        if not roots:  # onboarding makes it (t0010); a county restored from an old dump may not
+            raise InvalidInput(
+                "本县（区）还没有组织架构的根单位，请联系平台运维", code="NO_ROOT_UNIT"
+            )
+        self.root = roots[0]
 
     @classmethod
     def load(cls, conn: Connection) -> UnitDirectory:
