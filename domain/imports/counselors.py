@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from domain.audit.service import county_entries
+from domain.audit.service import write_county_entries
 from domain.imports.common import Plan, Requester, RowProblem, UnitDirectory, choice, text_of
 from domain.people.names import normalise_name
 from domain.people.tables import CounselorKind, counselor_appointments, counselors
@@ -148,18 +148,17 @@ def apply(
             for pk, a in zip(ids, plan.new, strict=True)
         ],
     )
-    conn.execute(
-        county_entries(
-            requester.actor,
-            "importCounselors",
-            [
-                {
-                    "object_type": "Counselor",
-                    "object_id": pk,
-                    "details": {"import": import_id, "unit": a.unit_id, "kind": a.kind},
-                }
-                for pk, a in zip(ids, plan.new, strict=True)
-            ],
-        )
+    write_county_entries(
+        conn,
+        requester.actor,
+        "importCounselors",
+        [
+            {
+                "object_type": "Counselor",
+                "object_id": pk,
+                "details": {"import": import_id, "unit": a.unit_id, "kind": a.kind},
+            }
+            for pk, a in zip(ids, plan.new, strict=True)
+        ],
     )
     on_progress(len(plan.new), len(plan.new))

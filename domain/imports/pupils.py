@@ -16,17 +16,19 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from domain.audit.service import county_entries
+from domain.audit.service import write_county_entries
 from domain.imports.common import (
     Plan,
     Requester,
     RowProblem,
     UnitDirectory,
     choice,
+    next_ids,
     problem,
     text_of,
 )
 from domain.org.tables import units
+from domain.people.names import normalise_name, pinyin_of
 from domain.people.pupils import ID_NUMBER, STATUS_LABELS, TRANSITIONS, identity_columns
 from domain.people.tables import NOT_ERASED, PupilStatus, pupil_status_changes, pupils
 from domain.personal.crypto import FieldCipher
@@ -97,10 +99,15 @@ def _identity(row: SheetRow, cipher: FieldCipher) -> dict[str, Any]:
             column="身份证号码",
         )
     try:
+        name = normalise_name(text_of(row, "姓名", required=True) or "")
+    except RowProblem:
+        raise
+    except RedscarfError as exc:
+        raise problem(exc, "姓名") from None
+    try:
         birth = parse_date(row.values.get("出生日期"), "出生日期")
         values = identity_columns(
             cipher,
-            name=text_of(row, "姓名", required=True),
             id_number=number,
             birth_date=birth,
             gender=choice(row, "性别", GENDER_OF),
@@ -109,6 +116,7 @@ def _identity(row: SheetRow, cipher: FieldCipher) -> dict[str, Any]:
         raise
     except RedscarfError as exc:
         raise problem(exc, COLUMN_OF_CODE.get(exc.code)) from None
+    values["name"] = name  # its pinyin only where it is written (`_pinyin`)
     if "gender" not in values:
         raise RowProblem("请填写性别或身份证号码", code="GENDER_REQUIRED", column="性别")
     return values
@@ -147,6 +155,11 @@ def _wanted(row: SheetRow, directory: UnitDirectory, cipher: FieldCipher) -> Wan
     return Wanted(row, values, (team or squadron).path)
 
 
+def _pinyin(name: str) -> dict[str, str]:
+    full, initials = pinyin_of(name)
+    return {"name_pinyin": full, "name_initials": initials}
+
+
 def _changes(wanted: Wanted, current: Any) -> dict[str, Any]:
     """The columns the row changes (empty optional cells keep what is registered)."""
     values = wanted.values
@@ -158,10 +171,7 @@ def _changes(wanted: Wanted, current: Any) -> dict[str, Any]:
         if new != getattr(current, column):
             changed[column] = new
     if "name" in changed:
-        changed["name_pinyin"], changed["name_initials"] = (
-            values["name_pinyin"],
-            values["name_initials"],
-        )
+        changed.update(_pinyin(changed["name"]))
     if "id_number_hash" in changed:
         changed["id_number_enc"] = values["id_number_enc"]
     if "squadron_id" in changed:
@@ -304,12 +314,12 @@ def apply(
     columns = [c.name for c in pupils.columns if c.name not in ("id", "created_at", "updated_at")]
     for start in range(0, len(plan.inserts), BATCH):
         batch = plan.inserts[start : start + BATCH]
-        rows = [{c: w.values.get(c) for c in columns} for w in batch]
-        ids = (
-            conn.execute(insert(pupils).returning(pupils.c.id, sort_by_parameter_order=True), rows)
-            .scalars()
-            .all()
-        )
+        ids = next_ids(conn, "pupils", len(batch))
+        rows = [
+            {**{c: w.values.get(c) for c in columns}, **_pinyin(w.values["name"]), "id": pk}
+            for pk, w in zip(ids, batch, strict=True)
+        ]
+        conn.execute(insert(pupils), rows)
         conn.execute(
             insert(pupil_status_changes),
             [
@@ -324,20 +334,19 @@ def apply(
                 for pk, w in zip(ids, batch, strict=True)
             ],
         )
-        conn.execute(
-            county_entries(
-                requester.actor,
-                "importPupils",
-                [
-                    {
-                        "object_type": "Pupil",
-                        "object_id": pk,
-                        "fields": _audited(w.values),
-                        "details": {"import": import_id, "created": True},
-                    }
-                    for pk, w in zip(ids, batch, strict=True)
-                ],
-            )
+        write_county_entries(
+            conn,
+            requester.actor,
+            "importPupils",
+            [
+                {
+                    "object_type": "Pupil",
+                    "object_id": pk,
+                    "fields": _audited(w.values),
+                    "details": {"import": import_id, "created": True},
+                }
+                for pk, w in zip(ids, batch, strict=True)
+            ],
         )
         done += len(batch)
         on_progress(done, total)
@@ -368,20 +377,19 @@ def apply(
                     for w, c in moves
                 ],
             )
-        conn.execute(
-            county_entries(
-                requester.actor,
-                "importPupils",
-                [
-                    {
-                        "object_type": "Pupil",
-                        "object_id": w.match.id,
-                        "fields": _audited(changed),
-                        "details": {"import": import_id, **_correction(w, changed, cipher)},
-                    }
-                    for w, changed in batch
-                ],
-            )
+        write_county_entries(
+            conn,
+            requester.actor,
+            "importPupils",
+            [
+                {
+                    "object_type": "Pupil",
+                    "object_id": w.match.id,
+                    "fields": _audited(changed),
+                    "details": {"import": import_id, **_correction(w, changed, cipher)},
+                }
+                for w, changed in batch
+            ],
         )
         done += len(batch)
         on_progress(done, total)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from domain.audit.service import county_entries
+from domain.audit.service import write_county_entries
 from domain.imports.common import (
     Plan,
     Requester,
@@ -25,6 +25,7 @@ from domain.imports.common import (
     UnitDirectory,
     UnitRow,
     choice,
+    next_ids,
     text_of,
 )
 from domain.org.rules import label
@@ -32,7 +33,6 @@ from domain.org.tables import Area, SchoolKind, UnitKind, units
 from domain.personal.crypto import FieldCipher
 from domain.spreadsheets.reading import Book, SheetRow, key
 from domain.spreadsheets.rosters import UNIT_COLUMNS
-from tenants.metadata import county_schema
 
 HEADERS = tuple(c.header for c in UNIT_COLUMNS)
 REQUIRED = ("乡镇（街道）", "学校", "中队")
@@ -244,16 +244,7 @@ def apply(
     on_progress: Callable[[int, int], None],
 ) -> None:
     if plan.new:
-        ids = (
-            conn.execute(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
-                ),
-                {"t": f'"{county_schema(conn)}".units', "n": len(plan.new)},
-            )
-            .scalars()
-            .all()
-        )
+        ids = next_ids(conn, "units", len(plan.new))
         real: dict[int, tuple[int, str]] = {}
         existing = {
             r.id: (r.path, r.area)
@@ -279,19 +270,18 @@ def apply(
                 }
             )
         conn.execute(insert(units), rows)
-        conn.execute(
-            county_entries(
-                requester.actor,
-                "importUnits",
-                [
-                    {
-                        "object_type": "Unit",
-                        "object_id": r["id"],
-                        "details": {"import": import_id, "name": r["name"], "created": True},
-                    }
-                    for r in rows
-                ],
-            )
+        write_county_entries(
+            conn,
+            requester.actor,
+            "importUnits",
+            [
+                {
+                    "object_type": "Unit",
+                    "object_id": r["id"],
+                    "details": {"import": import_id, "name": r["name"], "created": True},
+                }
+                for r in rows
+            ],
         )
     for unit, changes in plan.changes:
         conn.execute(
@@ -301,23 +291,22 @@ def apply(
             {"pk": unit.id, **changes},
         )
     if plan.changes:
-        conn.execute(
-            county_entries(
-                requester.actor,
-                "importUnits",
-                [
-                    {
-                        "object_type": "Unit",
-                        "object_id": unit.id,
-                        "fields": sorted(changes),
-                        "details": {
-                            "import": import_id,
-                            "before": {c: getattr(unit, c) for c in changes},
-                            "after": changes,
-                        },
-                    }
-                    for unit, changes in plan.changes
-                ],
-            )
+        write_county_entries(
+            conn,
+            requester.actor,
+            "importUnits",
+            [
+                {
+                    "object_type": "Unit",
+                    "object_id": unit.id,
+                    "fields": sorted(changes),
+                    "details": {
+                        "import": import_id,
+                        "before": {c: getattr(unit, c) for c in changes},
+                        "after": changes,
+                    },
+                }
+                for unit, changes in plan.changes
+            ],
         )
     on_progress(len(plan.new) + len(plan.changes), len(plan.new) + len(plan.changes))
