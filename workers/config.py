@@ -17,8 +17,10 @@ class JobSettings(BaseSettings):
     delivered again (PostgreSQL and Redis brokers; RabbitMQ redelivers when the connection
     drops)."""
 
-    relay_interval: float = 5.0
-    """Seconds between two passes of the relay that sends jobs a crash left `pending`."""
+    relay_interval: float = 1.0
+    """Seconds between two passes of the relay, which sends the jobs the API enqueued (it has
+    no broker of its own) and those a crash left `pending`: how long an import waits to start.
+    A pass is one indexed query."""
 
     max_retries: int = 3
     """Retries of a failing job before it ends `failed`."""
