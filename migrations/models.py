@@ -6,6 +6,7 @@ import domain.accounts.tables
 import domain.audit.tables
 import domain.badges.tables
 import domain.imports.tables
+import domain.ledger.tables
 import domain.org.tables
 import domain.people.tables
 import domain.people.transfers
@@ -19,6 +20,7 @@ MODULES = (
     domain.audit.tables,
     domain.badges.tables,
     domain.imports.tables,
+    domain.ledger.tables,
     domain.org.tables,
     domain.people.tables,
     domain.people.transfers,

@@ -35,6 +35,8 @@ audit_app = typer.Typer(help="审计日志。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 imports_app = typer.Typer(help="名册导入。", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
+ledger_app = typer.Typer(help="积分账本。", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -356,6 +358,44 @@ def imports_purge() -> None:
             with tenant_connection(eng, county) as conn:
                 total += purge_reports(conn, days)
     console.print(f"已删除 {total} 份超过 {days} 天的导入报告或文件（{len(counties)} 个县）")
+
+
+@ledger_app.command("verify")
+@friendly_errors
+def ledger_verify(
+    county: Annotated[str | None, typer.Option(help="只核对这个县（区）；默认核对全部")] = None,
+) -> None:
+    """核对积分账本：每笔交易借贷平衡、每个账户余额等于其流水之和、队员余额从未为负、预留与未结预留一致。有问题时退出码为 1。"""
+    from domain.ledger.service import verify
+    from tenants.codes import validate_county_code
+    from tenants.provisioning import CountyNotFound
+    from tenants.registry import TenantStatus, tenants
+
+    with engine() as eng, eng.connect() as conn:
+        query = select(tenants.c.code, tenants.c.name, tenants.c.schema_name).where(
+            tenants.c.status == TenantStatus.ACTIVE
+        )
+        if county is not None:
+            query = query.where(tenants.c.code == validate_county_code(county))
+        found = conn.execute(query.order_by(tenants.c.code)).all()
+        if county is not None and not found:
+            raise CountyNotFound(f"没有代码为 {county} 的县（区）")
+        table = Table("代码", "名称", "交易", "流水", "账户", "结果")
+        failed = False
+        for row in found:
+            result = verify(conn, row.schema_name)
+            failed |= bool(result.problems)
+            table.add_row(
+                row.code,
+                row.name,
+                f"{result.transactions:,}",
+                f"{result.postings:,}",
+                f"{result.accounts:,}",
+                "；".join(result.problems) if result.problems else "平衡",
+            )
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point

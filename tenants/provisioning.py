@@ -33,7 +33,7 @@ from tenants.metadata import translate_map
 from tenants.registry import TenantStatus, prefectures, tenants
 from tenants.roles import county_role, tenant_group_role
 
-APPEND_ONLY_TABLES = ("audit_log",)
+APPEND_ONLY_TABLES = ("audit_log", "ledger_transactions", "ledger_postings")
 
 
 class CountyExists(Conflict):
