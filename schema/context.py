@@ -36,6 +36,7 @@ from redscarf.authentication import Authenticator
 from redscarf.errors import Forbidden, RedscarfError, Unauthenticated
 from redscarf.keys import Keys
 from redscarf.settings import Settings
+from resolvers.ledger import Balance, Entry, HistoryKey, balances, histories
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
 from schema.ids import decode_global_id
 from tenants.routing import CountyRoute, county_route, resolve_tenant
@@ -72,6 +73,9 @@ class Context:
     county_stats: DataLoader[str, CountyStats] = field(init=False)
     reveals: DataLoader[tuple[str, int, str], bool] = field(init=False)
     """Audit entries of unmasked reads: one INSERT for all a response reveals."""
+    points: DataLoader[int, Balance] = field(init=False)
+    """Pupils' points balances, by pupil id (one query for a roster page)."""
+    points_history: DataLoader[HistoryKey, tuple[list[Entry], bool]] = field(init=False)
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
@@ -96,6 +100,17 @@ class Context:
             return [True] * len(keys)
 
         self.reveals = DataLoader(load_fn=reveal)
+
+        async def load_balances(ids: list[int]) -> list[Balance]:
+            async with self.session() as session:
+                return await balances(session, ids)
+
+        async def load_histories(keys: list[HistoryKey]) -> list[tuple[list[Entry], bool]]:
+            async with self.session() as session:
+                return await histories(session, keys)
+
+        self.points = DataLoader(load_fn=load_balances)
+        self.points_history = DataLoader(load_fn=load_histories)
 
     # --- who and where -----------------------------------------------------------------------
 

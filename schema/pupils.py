@@ -11,11 +11,13 @@ from strawberry.types import Info
 
 from domain.people.pupils import ID_NUMBER
 from domain.personal.id_numbers import mask_id_number
+from resolvers.paging import MAX_PAGE, page_info, page_size
 from resolvers.people import PupilRecord
 from schema.context import Context
-from schema.ids import encode_global_id
+from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
 from schema.node import Node, PageInfo
 from schema.org import Unit
+from schema.points import PointsBalance, PointsEntry, PointsEntryConnection, PointsEntryEdge
 from schema.user_errors import UserError
 
 
@@ -68,6 +70,45 @@ class Pupil(Node):
     async def squadron(self, info: Info[Context, None]) -> Unit | None:
         record = await info.context.org.unit.load(self.record.squadron_id)
         return Unit.from_record(record, self.county) if record else None
+
+    @strawberry.field(description="积分：余额、预留和可用。")
+    async def points(self, info: Info[Context, None]) -> PointsBalance:
+        found = await info.context.points.load(self.row_id)
+        return PointsBalance(
+            balance=found.balance, held=found.held, available=found.balance - found.held
+        )
+
+    @strawberry.field(description="积分明细，最新的在前（每笔都有其后的余额）。")
+    async def points_history(
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int, strawberry.argument(description=f"每页条数，默认 20，最多 {MAX_PAGE}。")
+        ] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="上一页的 endCursor。")
+        ] = None,
+    ) -> PointsEntryConnection:
+        size = page_size(first)
+        before = decode_key_cursor(after) if after is not None else None
+        entries, has_next = await info.context.points_history.load((self.row_id, size, before))
+        edges = [
+            PointsEntryEdge(
+                cursor=encode_key_cursor(e.posting_id),
+                node=PointsEntry(
+                    amount=e.amount,
+                    kind=e.kind,
+                    memo=e.memo,
+                    at=e.at,
+                    balance_after=e.balance_after,
+                ),
+            )
+            for e in entries
+        ]
+        return PointsEntryConnection(
+            edges=edges,
+            page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+        )
 
     @strawberry.field(
         description="出生日期。默认只显示年份（如 `2015-**-**`）；`reveal: true` 显示完整日期，"
