@@ -91,6 +91,17 @@ def pupil_account(conn: Connection, pupil_id: int) -> int:
     return account(conn, AccountKind.PUPIL, pupil_id, f"队员 {pupil_id}")
 
 
+def balance_of(conn: Connection, kind: AccountKind, owner_id: int | None) -> int:
+    """The balance of an owner's account (zero before it has one)."""
+    found = conn.execute(
+        select(ledger_accounts.c.balance).where(
+            ledger_accounts.c.kind == kind.value,
+            ledger_accounts.c.owner_id.is_not_distinct_from(owner_id),
+        )
+    ).scalar()
+    return int(found or 0)
+
+
 def _merged(postings: Iterable[tuple[int, int]]) -> dict[int, int]:
     by_account: dict[int, int] = defaultdict(int)
     for account_id, amount in postings:
