@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.printer import print_schema
 
 from resolvers import accounts, pupil_mutations, unit_mutations
+from resolvers import badges as badge_resolvers
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import data_requests as data_request_resolvers
@@ -32,6 +33,13 @@ from schema.accounts import (
     SignInPayload,
     TotpSetupPayload,
     Viewer,
+)
+from schema.badges import (
+    AwardObjectionPayload,
+    Badge,
+    BadgeAward,
+    BadgeAwardsPayload,
+    PointsRulePayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
@@ -92,6 +100,10 @@ class Query:
     roster_import: RosterImport | None = strawberry.field(
         resolver=import_resolvers.roster_import,
         description="一次名册导入的进展和结果（发起人，或对该类名册有全县权限的管理员）。",
+    )
+    badges: list[Badge] = strawberry.field(
+        resolver=badge_resolvers.badge_catalogue,
+        description="本县（区）的奖章目录：全国统一的基础章和一至五星章，以及本县的特色章、集体奖章。",
     )
     data_requests: list[DataRequest] = strawberry.field(
         resolver=data_request_resolvers.data_requests_list,
@@ -246,6 +258,42 @@ class Mutation:
             "（县级管理员、大队辅导员），不可恢复；积分等记录保留，归属匿名化。"
         ),
     )
+    award_badge: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.award_badge,
+        description=(
+            "直接颁发奖章：基础章（学校按学期）、特色章、上级授予的四五星章（县级登记）；"
+            "积分按本县规则发放，每项只发一次。一至三星章须经评选（nominateForBadge）。"
+        ),
+    )
+    nominate_for_badge: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.nominate_for_badge,
+        description="提名一至三星章候选人（一星：中队；二星：学校；三星：县级）：须已获下一级，且不超过名额。",
+    )
+    review_badge_candidates: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.review_badge_candidates, description="审核星章候选人。"
+    )
+    start_badge_notice: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.start_badge_notice, description="公示审核通过的候选人。"
+    )
+    record_award_objection: AwardObjectionPayload = strawberry.field(
+        resolver=badge_resolvers.record_award_objection, description="登记公示期间收到的异议。"
+    )
+    resolve_award_objection: AwardObjectionPayload = strawberry.field(
+        resolver=badge_resolvers.resolve_award_objection,
+        description="处理异议：成立则该候选人不予颁发。",
+    )
+    confirm_badge_awards: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.confirm_badge_awards,
+        description="公示期满、异议处理完毕后确认颁发，积分随之发放。",
+    )
+    revoke_badge_award: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.revoke_badge_award,
+        description="撤销已颁发的奖章，积分随之收回（已使用的无法收回时不执行）。",
+    )
+    set_points_rule: PointsRulePayload = strawberry.field(
+        resolver=badge_resolvers.set_points_rule,
+        description="设定一枚奖章或一个层级的积分（新版本，自生效日期起适用）。县级管理员。",
+    )
     import_roster: ImportRosterPayload = strawberry.field(
         resolver=import_resolvers.import_roster,
         description=(
@@ -261,7 +309,7 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit, Pupil, RosterImport, DataRequest],
+    types=[Unit, Pupil, RosterImport, DataRequest, Badge, BadgeAward],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -76,6 +76,8 @@ class Context:
     points: DataLoader[int, Balance] = field(init=False)
     """Pupils' points balances, by pupil id (one query for a roster page)."""
     points_history: DataLoader[HistoryKey, tuple[list[Entry], bool]] = field(init=False)
+    badge_awards: DataLoader[int, list[Any]] = field(init=False)
+    """Pupils' badge awards, by pupil id (`Pupil.badges`)."""
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
@@ -109,6 +111,12 @@ class Context:
             async with self.session() as session:
                 return await histories(session, keys)
 
+        async def load_awards(ids: list[int]) -> list[list[Any]]:
+            from resolvers.badges import pupil_awards  # it imports this module
+
+            return await pupil_awards(self, ids)
+
+        self.badge_awards = DataLoader(load_fn=load_awards)
         self.points = DataLoader(load_fn=load_balances)
         self.points_history = DataLoader(load_fn=load_histories)
 

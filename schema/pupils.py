@@ -13,6 +13,7 @@ from domain.people.pupils import ID_NUMBER
 from domain.personal.id_numbers import mask_id_number
 from resolvers.paging import MAX_PAGE, page_info, page_size
 from resolvers.people import PupilRecord
+from schema.badges import BadgeAward
 from schema.context import Context
 from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
 from schema.node import Node, PageInfo
@@ -70,6 +71,10 @@ class Pupil(Node):
     async def squadron(self, info: Info[Context, None]) -> Unit | None:
         record = await info.context.org.unit.load(self.record.squadron_id)
         return Unit.from_record(record, self.county) if record else None
+
+    @strawberry.field(description="奖章：已颁发的、评选中的和撤销的，按时间先后。")
+    async def badges(self, info: Info[Context, None]) -> list[BadgeAward]:
+        return await info.context.badge_awards.load(self.row_id)
 
     @strawberry.field(description="积分：余额、预留和可用。")
     async def points(self, info: Info[Context, None]) -> PointsBalance:

@@ -201,6 +201,77 @@ def _a_request_about_p1(world: World, services: Any, place: str) -> dict[str, An
     return {}
 
 
+_years = iter(range(3000, 100000))  # a fresh academic year per award: never a duplicate
+
+
+def award_write() -> dict[str, Expect]:
+    """Acting on a star-one award of P1 (in), P2 (out) or county B's P3 (other): those who may
+    select one-star badges where the pupil sits; those who only see the pupil are refused."""
+    writers = {role: ("ok", NF, NF) for role in ("brigade_counselor", "squadron_counselor",
+                                                 "county_app")}  # fmt: skip
+    seers = {role: (F, NF, NF) for role in ("township_admin", "team_counselor", "guardian")}
+    return {**table(NF, anonymous=U), **writers, **seers, "county_admin": ("ok", "ok", NF)}
+
+
+def _badge_id(side: Any, services: Any, code: str) -> int:
+    from sqlalchemy import select
+
+    from domain.badges.tables import badges
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return conn.execute(select(badges.c.id).where(badges.c.code == code)).scalar_one()
+
+
+def _candidacy(state: str, *, objection: bool = False) -> Setup:
+    """A star-one award of P1, P2 or P3 in `state` (under notice until yesterday)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        import datetime as dt
+
+        from sqlalchemy import insert
+
+        from domain.badges.tables import award_objections, badge_awards
+        from tests.graphql_client import tenant_of
+
+        side, label = (
+            (world.b, "P3") if place == "other" else (world.a, "P1" if place == "in" else "P2")
+        )
+        star1 = _badge_id(side, services, "star.1")
+        with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+            pk = conn.execute(
+                insert(badge_awards)
+                .values(badge_id=star1, pupil_id=side.pupils[label], academic_year=next(_years),
+                        state=state, notice_until=dt.date.today() - dt.timedelta(days=1))
+                .returning(badge_awards.c.id)
+            ).scalar_one()  # fmt: skip
+            if objection:
+                made = conn.execute(
+                    insert(award_objections)
+                    .values(award_id=pk, content="有异议")
+                    .returning(award_objections.c.id)
+                ).scalar_one()
+                return {"id": gid("AwardObjection", side.county.code, made)}
+        return {"id": gid("BadgeAward", side.county.code, pk)}
+
+    return setup
+
+
+def _award_variables(world: World, services: Any, place: str) -> dict[str, Any]:
+    return {
+        "p": pupil_id(place, world),
+        "b": gid("Badge", world.a.county.code, _badge_id(world.a, services, "basic.hongqi.1")),
+        "y": next(_years),
+    }
+
+
+def _star_variables(world: World, services: Any, place: str) -> dict[str, Any]:
+    return {
+        "p": pupil_id(place, world),
+        "b": gid("Badge", world.a.county.code, _badge_id(world.a, services, "star.1")),
+    }
+
+
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
     """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
     return {
@@ -449,6 +520,21 @@ OPERATIONS: dict[str, Op] = {
             county_app="ok",
         ),
         _a_request_about_p1,
+    ),
+    "badges": Op(
+        "{ badges { code } }",
+        "badges",
+        "county",
+        county_wide(
+            F,
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="ok",
+            team_counselor="ok",
+            guardian="ok",
+            county_app="ok",
+        ),
     ),
     "rosterImport": Op(
         "query($id: ID!) { rosterImport(id: $id) { state } }",
@@ -702,6 +788,85 @@ OPERATIONS: dict[str, Op] = {
         "object",
         {**pupil_write("ok"), "guardian": (NF, NF, NF)},
         _data_request,
+    ),
+    "awardBadge": Op(
+        "mutation($b: ID!, $p: ID!, $y: Int!) { awardBadge(input: {badgeId: $b, pupilIds: [$p], "
+        "academicYear: $y, term: 1}) { awards { state } userErrors { code } } }",
+        "awardBadge",
+        "object",
+        # basic badges: the school (and the county); a squadron counselor only sees the pupil
+        {
+            **award_write(),
+            "squadron_counselor": (F, NF, NF),
+        },
+        _award_variables,
+    ),
+    "nominateForBadge": Op(
+        # P1 holds no basic badge: refused as a user error once the caller is let through
+        "mutation($b: ID!, $p: ID!) { nominateForBadge(input: {badgeId: $b, pupilIds: [$p], "
+        "academicYear: 2025}) { awards { state } userErrors { code } } }",
+        "nominateForBadge",
+        "object",
+        {
+            role: tuple("allowed" if v == "ok" else v for v in expect)  # type: ignore[misc]
+            for role, expect in award_write().items()
+        },
+        _star_variables,
+    ),
+    "reviewBadgeCandidates": Op(
+        "mutation($id: ID!) { reviewBadgeCandidates(input: {ids: [$id], approve: true}) "
+        "{ awards { state } userErrors { code } } }",
+        "reviewBadgeCandidates",
+        "object",
+        award_write(),
+        _candidacy("nominated"),
+    ),
+    "startBadgeNotice": Op(
+        'mutation($id: ID!) { startBadgeNotice(input: {ids: [$id], until: "2999-01-01"}) '
+        "{ awards { state } userErrors { code } } }",
+        "startBadgeNotice",
+        "object",
+        award_write(),
+        _candidacy("reviewed"),
+    ),
+    "recordAwardObjection": Op(
+        'mutation($id: ID!) { recordAwardObjection(input: {awardId: $id, content: "有异议"}) '
+        "{ award { state } userErrors { code } } }",
+        "recordAwardObjection",
+        "object",
+        award_write(),
+        _candidacy("noticed"),
+    ),
+    "resolveAwardObjection": Op(
+        "mutation($id: ID!) { resolveAwardObjection(input: {objectionId: $id, upheld: false, "
+        'resolution: "不属实"}) { award { state } userErrors { code } } }',
+        "resolveAwardObjection",
+        "object",
+        award_write(),
+        _candidacy("noticed", objection=True),
+    ),
+    "confirmBadgeAwards": Op(
+        "mutation($id: ID!) { confirmBadgeAwards(input: {ids: [$id]}) "
+        "{ awards { state } userErrors { code } } }",
+        "confirmBadgeAwards",
+        "object",
+        award_write(),
+        _candidacy("noticed"),
+    ),
+    "revokeBadgeAward": Op(
+        'mutation($id: ID!) { revokeBadgeAward(input: {id: $id, reason: "评定有误"}) '
+        "{ awards { state } userErrors { code } } }",
+        "revokeBadgeAward",
+        "object",
+        award_write(),
+        _candidacy("awarded"),
+    ),
+    "setPointsRule": Op(
+        'mutation { setPointsRule(input: {level: STAR1, points: 20, effectiveFrom: "2025-09-01"}) '
+        "{ rule { version } userErrors { code } } }",
+        "setPointsRule",
+        "county",
+        county_wide(F, county_admin="ok"),
     ),
     "importRoster": Op(
         # an upload nobody made: refused as a user error once the caller is let through

@@ -882,6 +882,17 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             {"id": asked["requestPupilData"]["dataRequest"]["id"]},
             headers=admin,
         )
+        from tests.test_badges_api import run_a_badge_year
+
+        badged = (
+            await do(
+                'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "奖章", '
+                "gender: FEMALE}) { pupil { id } } }",
+                {"s": squadron_id},
+                headers=admin,
+            )
+        )["createPupil"]["pupil"]["id"]
+        await run_a_badge_year(do, admin, county, engine, badged)
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]
         secret = (

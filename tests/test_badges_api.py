@@ -1,0 +1,136 @@
+"""Badges through the API, as a county runs a year of them: the school awards basic badges,
+the county sets points, a one-star badge is selected (nomination, review, public notice, an
+objection, confirmation), a parent sees the badges and the points, a wrong award is revoked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from schema.ids import encode_global_id
+from tenants.provisioning import County
+from tests.graphql_client import GraphQLClient, create_unit
+from tests.test_pupils import id_number
+
+Do = Callable[..., Awaitable[Any]]
+AWARD = """mutation($b: ID!, $p: [ID!]!, $t: Int) { awardBadge(input: {badgeId: $b, pupilIds: $p,
+  academicYear: 2025, term: $t}) { awards { id state points } userErrors { code message } } }"""
+STEP = """mutation($ids: [ID!]!) { %s(input: {ids: $ids%s}) {
+  awards { id state noticeUntil points objections { id upheld } } userErrors { code } } }"""
+
+
+async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engine: Engine,
+                           pupil: str) -> dict[str, Any]:  # fmt: skip
+    """Every badge mutation once, successfully, on one pupil; returns what they answered."""
+    catalogue = {
+        b["code"]: b["id"] for b in (await do("{ badges { id code } }", headers=headers))["badges"]
+    }
+    rule = await do(
+        'mutation { setPointsRule(input: {level: BASIC, points: 2, effectiveFrom: "2020-09-01"}) '
+        "{ rule { subject points version } userErrors { code } } }",
+        headers=headers,
+    )
+    basics = [code for code in catalogue if code.startswith("basic.")]
+    for code in basics:
+        given = await do(AWARD, {"b": catalogue[code], "p": [pupil], "t": 1}, headers=headers)
+        assert given["awardBadge"]["userErrors"] == [], given
+    with engine.begin() as conn:  # a county whose one-star quota is everyone eligible
+        conn.execute(text(f'UPDATE "{county.schema_name}".badge_quotas SET percent = 100'))
+    nominated = await do(
+        "mutation($b: ID!, $p: [ID!]!) { nominateForBadge(input: {badgeId: $b, pupilIds: $p, "
+        'academicYear: 2025, evidence: "热心助人"}) { awards { id state } userErrors { code } } }',
+        {"b": catalogue["star.1"], "p": [pupil]},
+        headers=headers,
+    )
+    (candidacy,) = nominated["nominateForBadge"]["awards"]
+    ids = [candidacy["id"]]
+    reviewed = await do(
+        STEP % ("reviewBadgeCandidates", ", approve: true"), {"ids": ids}, headers=headers
+    )
+    until = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    noticed = await do(
+        STEP % ("startBadgeNotice", f', until: "{until}"'), {"ids": ids}, headers=headers
+    )
+    objected = await do(
+        'mutation($a: ID!) { recordAwardObjection(input: {awardId: $a, content: "请核实", '
+        'raisedBy: "家长"}) { award { objections { id } } userErrors { code } } }',
+        {"a": ids[0]},
+        headers=headers,
+    )
+    objection = objected["recordAwardObjection"]["award"]["objections"][0]["id"]
+    resolved = await do(
+        "mutation($o: ID!) { resolveAwardObjection(input: {objectionId: $o, upheld: false, "
+        'resolution: "经核实不属实"}) { award { state } userErrors { code } } }',
+        {"o": objection},
+        headers=headers,
+    )
+    early = await do(STEP % ("confirmBadgeAwards", ""), {"ids": ids}, headers=headers)
+    with engine.begin() as conn:  # five days later
+        conn.execute(
+            text(f'UPDATE "{county.schema_name}".badge_awards SET notice_until = current_date - 1')
+        )
+    confirmed = await do(STEP % ("confirmBadgeAwards", ""), {"ids": ids}, headers=headers)
+    first_basic = await do(
+        "query($p: ID!) { pupil(id: $p) { badges { id badge { code } } } }", {"p": pupil},
+        headers=headers,
+    )  # fmt: skip
+    wrong = first_basic["pupil"]["badges"][0]["id"]
+    revoked = await do(
+        'mutation($id: ID!) { revokeBadgeAward(input: {id: $id, reason: "录入有误"}) '
+        "{ awards { state revokedReason } userErrors { code } } }",
+        {"id": wrong},
+        headers=headers,
+    )
+    return {"rule": rule, "reviewed": reviewed, "noticed": noticed, "resolved": resolved,
+            "early": early, "confirmed": confirmed, "revoked": revoked, "basics": len(basics)}  # fmt: skip
+
+
+async def test_a_badge_year_from_the_schools_awards_to_a_parents_view(
+    gql: GraphQLClient, make_county: Any, engine: Engine
+) -> None:
+    county = make_county()
+    root = create_unit(engine, county, "county", county.name)
+    school = create_unit(engine, county, "brigade", "城关小学", root)
+    squadron = create_unit(engine, county, "squadron", "四（1）中队", school, grade=4)
+    admin = {"Authorization": f"Bearer {gql.token_for('county_admin', county.code)}"}
+    made = await gql.data(
+        'mutation($s: ID!, $n: String!) { createPupil(input: {squadronId: $s, name: "李小花", '
+        "idNumber: $n}) { pupil { id } } }",
+        {
+            "s": encode_global_id("Unit", county.code, squadron.id),
+            "n": id_number("20160101", "124"),
+        },
+        headers=admin,
+    )
+    pupil = made["createPupil"]["pupil"]["id"]
+    result = await run_a_badge_year(gql.data, admin, county, engine, pupil)
+
+    assert result["rule"]["setPointsRule"]["rule"] == {
+        "subject": "level:basic",
+        "points": 2,
+        "version": 1,
+    }
+    assert result["reviewed"]["reviewBadgeCandidates"]["awards"][0]["state"] == "REVIEWED"
+    assert result["noticed"]["startBadgeNotice"]["awards"][0]["state"] == "NOTICED"
+    assert result["resolved"]["resolveAwardObjection"]["award"]["state"] == "NOTICED"
+    assert result["early"]["confirmBadgeAwards"]["userErrors"] == [{"code": "NOTICE_NOT_ENDED"}]
+    (star,) = result["confirmed"]["confirmBadgeAwards"]["awards"]
+    assert (star["state"], star["objections"][0]["upheld"]) == ("AWARDED", False)
+    assert result["revoked"]["revokeBadgeAward"]["awards"][0]["state"] == "REVOKED"
+
+    view = await gql.data(
+        "query($p: ID!) { pupil(id: $p) { points { balance } badges { state badge { level } } "
+        "pointsHistory(first: 1) { edges { node { amount kind } } } } }",
+        {"p": pupil},
+        headers=admin,
+    )
+    states = [(b["badge"]["level"], b["state"]) for b in view["pupil"]["badges"]]
+    assert states.count(("BASIC", "AWARDED")) == result["basics"] - 1
+    assert ("BASIC", "REVOKED") in states
+    assert ("STAR1", "AWARDED") in states
+    # 12 basic badges at 2 points, one taken back with its badge; the star's level had no rule.
+    assert view["pupil"]["points"]["balance"] == 2 * (result["basics"] - 1)
+    assert view["pupil"]["pointsHistory"]["edges"][0]["node"] == {"amount": -2, "kind": "reversal"}
