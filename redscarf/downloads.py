@@ -29,6 +29,8 @@ from domain.spreadsheets.rosters import (
     COUNSELOR_COLUMNS,
     COUNSELOR_EXAMPLE,
     GENDERS,
+    ONE_STAR_COLUMNS,
+    ONE_STAR_EXAMPLE,
     STATUSES,
     UNIT_COLUMNS,
     UNIT_EXAMPLE,
@@ -63,6 +65,10 @@ def error_response(exc: RedscarfError) -> Response:
 TEMPLATES = {
     "pupils": (lambda: workbook([], example=True), "队员名册模板.xlsx"),
     "units": (lambda: sheet_workbook("组织", UNIT_COLUMNS, [UNIT_EXAMPLE]), "组织架构模板.xlsx"),
+    "one_star": (
+        lambda: sheet_workbook("一星章", ONE_STAR_COLUMNS, [ONE_STAR_EXAMPLE]),
+        "一星章名单模板.xlsx",
+    ),
     "counselors": (
         lambda: sheet_workbook("辅导员", COUNSELOR_COLUMNS, [COUNSELOR_EXAMPLE]),
         "辅导员名册模板.xlsx",

@@ -16,6 +16,9 @@ class RosterKind(enum.Enum):
     PUPILS = strawberry.enum_value("pupils", description="队员名册")
     UNITS = strawberry.enum_value("units", description="组织架构（乡镇、学校、中队、小队）")
     COUNSELORS = strawberry.enum_value("counselors", description="辅导员名册")
+    ONE_STAR = strawberry.enum_value(
+        "one_star", description="学校的一星章名单：逐人颁发一星章并发放积分，重复导入不重复发放"
+    )
 
 
 @strawberry.enum(description="导入的进展。")

@@ -7,7 +7,7 @@ placeholder schema `tenant` and mapped to a county's schema per connection with 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, text
 
 SHARED = "shared"
 TENANT = "tenant"
@@ -33,3 +33,16 @@ def county_schema(conn: Connection) -> str:
     """The county schema a connection bound by `translate_map` works in (for the few
     statements written as text, e.g. a sequence's name)."""
     return conn.get_execution_options()["schema_translate_map"][TENANT]
+
+
+def next_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """`n` new keys of a county table, taken from its identity sequence in one statement (rows
+    inserted with their keys need no RETURNING, which costs an import of 50,000 rows seconds)."""
+    if n == 0:
+        return []
+    return list(
+        conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": f'"{county_schema(conn)}".{table}', "n": n},
+        ).scalars()
+    )

@@ -20,10 +20,17 @@ from sqlalchemy import Engine, func, select, update
 
 from domain.audit.tables import audit_log
 from domain.imports.tables import roster_imports, uploads
+from domain.ledger import service as ledger
 from domain.org.tables import units
 from domain.people.tables import counselors, pupils
 from domain.spreadsheets.reading import ERROR_HEADER
-from domain.spreadsheets.rosters import COUNSELOR_COLUMNS, HEADERS, PUPIL_EXAMPLE, UNIT_COLUMNS
+from domain.spreadsheets.rosters import (
+    COUNSELOR_COLUMNS,
+    HEADERS,
+    ONE_STAR_COLUMNS,
+    PUPIL_EXAMPLE,
+    UNIT_COLUMNS,
+)
 from redscarf.settings import Settings
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
@@ -576,3 +583,44 @@ async def test_a_browser_form_uploads_the_file_too(admin: Importer, engine: Engi
         IMPORT, {"i": {"uploadId": response.json()["id"], "kind": "PUPILS"}}, headers=admin.headers
     )
     assert again["importRoster"]["rosterImport"]["id"] == done["id"]
+
+
+async def test_a_one_star_list_grants_its_points_once_however_often_it_is_imported(
+    admin: Importer, school: dict[str, Any], engine: Engine
+) -> None:
+    pupils_file = [
+        pupil_row(NAMES[i], id_number(f"201503{i + 1:02d}", f"{i:03d}")) for i in range(6)
+    ]
+    assert (await admin.run(xlsx(pupils_file)))["state"] == "DONE"
+    rule = await admin.gql.data(
+        'mutation { setPointsRule(input: {level: STAR1, points: 10, effectiveFrom: "2020-09-01"}) '
+        "{ rule { version } } }",
+        headers=admin.headers,
+    )
+    assert rule["setPointsRule"]["rule"]["version"] == 1
+    headers = [c.header for c in ONE_STAR_COLUMNS]
+    listed = [["城关小学", "四（1）中队", NAMES[i], None, "2025", "热心助人"] for i in range(5)]
+    listed[0][3] = id_number("20150301", "000")  # by ID number as well
+    first = await admin.run(xlsx(listed, headers), "ONE_STAR")
+    assert (first["state"], first["created"]) == ("DONE", 5), first["errors"]
+    again = await admin.run(xlsx(listed, headers), "ONE_STAR")
+    assert (again["state"], again["created"], again["unchanged"]) == ("DONE", 0, 5)
+    roster_points = await admin.gql.data(
+        "{ pupils(first: 10) { edges { node { name points { balance } badges { badge { code } } } } } }",
+        headers=admin.headers,
+    )
+    got = {
+        e["node"]["name"]: e["node"]["points"]["balance"] for e in roster_points["pupils"]["edges"]
+    }
+    assert got == {**{NAMES[i]: 10 for i in range(5)}, NAMES[5]: 0}
+    # A name not in the squadron, and a duplicate: the file applies nothing.
+    bad = [*listed[:1], ["城关小学", "四（1）中队", NAMES[5], None, "2026", None],
+           ["城关小学", "四（1）中队", "查无此人", None, "2026", None],
+           ["城关小学", "四（1）中队", NAMES[5], None, "2026", None]]  # fmt: skip
+    ended = await admin.run(xlsx(bad, headers), "ONE_STAR")
+    assert [(e["row"], e["code"]) for e in ended["errors"]] == [
+        (4, "PUPIL_NOT_FOUND"),
+        (5, "DUPLICATE_ROW"),
+    ]
+    with engine.connect() as conn:
+        assert ledger.verify(conn, school["county"].schema_name).problems == []

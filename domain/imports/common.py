@@ -8,14 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT, Principal, PrincipalKind
 from domain.org.tables import UnitKind, units
 from domain.spreadsheets.reading import SheetRow, key
 from redscarf.errors import InvalidInput, RedscarfError
-from tenants.metadata import county_schema
 
 MAX_ERRORS_SHOWN = 200  # in the API; the report has them all
 
@@ -123,9 +122,13 @@ def uploader(principal: Principal) -> str:
     return f"{principal.kind.value}:{principal.id}"
 
 
+RESOURCES = {"pupils": "pupil", "units": "unit", "counselors": "counselor",
+             "one_star": "award:star1"}  # fmt: skip
+
+
 def resource_of(kind: str) -> str:
     """The authorization resource of an import kind (pupils -> pupil)."""
-    return kind.removesuffix("s")
+    return RESOURCES[kind]
 
 
 @dataclass
@@ -236,19 +239,6 @@ class Plan:
             "unchanged": self.unchanged,
             "error_count": len(self.errors),
         }
-
-
-def next_ids(conn: Connection, table: str, n: int) -> list[int]:
-    """`n` new keys of a county table, taken from its identity sequence in one statement (rows
-    inserted with their keys need no RETURNING, which costs an import of 50,000 rows seconds)."""
-    if n == 0:
-        return []
-    return list(
-        conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": f'"{county_schema(conn)}".{table}', "n": n},
-        ).scalars()
-    )
 
 
 def text_of(row: SheetRow, header: str, *, required: bool = False, limit: int = 100) -> str | None:

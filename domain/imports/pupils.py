@@ -23,7 +23,6 @@ from domain.imports.common import (
     RowProblem,
     UnitDirectory,
     choice,
-    next_ids,
     problem,
     text_of,
 )
@@ -36,6 +35,7 @@ from domain.personal.id_numbers import mask_id_number
 from domain.spreadsheets.reading import Book, SheetRow, key, parse_date
 from domain.spreadsheets.rosters import HEADERS, PUPIL_COLUMNS
 from redscarf.errors import RedscarfError
+from tenants.metadata import next_ids
 
 REQUIRED = ("学校", "中队", "姓名")
 DATE_HEADERS = ("出生日期", "入队日期")

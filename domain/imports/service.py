@@ -14,12 +14,18 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from domain.imports import counselors, pupils, units
+from domain.imports import counselors, one_star, pupils, units
 from domain.imports.common import MAX_ERRORS_SHOWN, Plan, Requester
 from domain.imports.tables import ImportKind, ImportState, roster_imports, uploads
 from domain.personal.crypto import FieldCipher
 from domain.spreadsheets.reading import Book, error_report, read_book
-from domain.spreadsheets.rosters import COUNSELOR_EXAMPLE, PUPIL_EXAMPLE, UNIT_EXAMPLE, Row
+from domain.spreadsheets.rosters import (
+    COUNSELOR_EXAMPLE,
+    ONE_STAR_EXAMPLE,
+    PUPIL_EXAMPLE,
+    UNIT_EXAMPLE,
+    Row,
+)
 from redscarf.errors import RedscarfError
 from tenants.sessions import Tenant, tenant_connection
 
@@ -80,6 +86,9 @@ KINDS: dict[ImportKind, Kind] = {
         counselors.check,
         counselors.apply,
         COUNSELOR_EXAMPLE,
+    ),
+    ImportKind.ONE_STAR: Kind(
+        one_star.HEADERS, one_star.REQUIRED, (), one_star.check, one_star.apply, ONE_STAR_EXAMPLE
     ),
 }
 

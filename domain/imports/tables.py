@@ -27,6 +27,7 @@ class ImportKind(enum.StrEnum):
     PUPILS = "pupils"
     UNITS = "units"
     COUNSELORS = "counselors"
+    ONE_STAR = "one_star"  # a school's yearly one-star list (一星章名单)
 
 
 class ImportState(enum.StrEnum):
@@ -69,7 +70,7 @@ roster_imports = Table(
     Column("report", LargeBinary, comment="The sheet with an error column"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
-    CheckConstraint("kind IN ('pupils', 'units', 'counselors')", name="kind"),
+    CheckConstraint("kind IN ('pupils', 'units', 'counselors', 'one_star')", name="kind"),
     CheckConstraint("state IN ('pending', 'running', 'invalid', 'done', 'failed')", name="state"),
     comment="Imports of a roster spreadsheet: checked as a whole, applied all or nothing.",
 )

@@ -25,7 +25,6 @@ from domain.imports.common import (
     UnitDirectory,
     UnitRow,
     choice,
-    next_ids,
     text_of,
 )
 from domain.org.rules import label
@@ -33,6 +32,7 @@ from domain.org.tables import Area, SchoolKind, UnitKind, units
 from domain.personal.crypto import FieldCipher
 from domain.spreadsheets.reading import Book, SheetRow, key
 from domain.spreadsheets.rosters import UNIT_COLUMNS
+from tenants.metadata import next_ids
 
 HEADERS = tuple(c.header for c in UNIT_COLUMNS)
 REQUIRED = ("乡镇（街道）", "学校", "中队")

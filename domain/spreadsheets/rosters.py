@@ -60,6 +60,16 @@ COUNSELOR_COLUMNS: tuple[Column, ...] = (
     Column("小队", 12, "小队辅导员必填"),
     Column("任职日期", 12, "如 2024-09-01；不填为导入当天"),
 )  # fmt: skip
+ONE_STAR_COLUMNS: tuple[Column, ...] = (
+    Column("学校", 22, "学校（大队）全称"),
+    Column("中队", 14, "中队名称，如 三（1）中队"),
+    Column("姓名", 12, "获得一星章的队员"),
+    Column("身份证号码", 22, "可不填；同一中队有同名队员时必填"),
+    Column("学年", 10, "如 2025（即 2025—2026 学年）；不填为当前学年"),
+    Column("事迹", 30, "可不填"),
+)
+ONE_STAR_EXAMPLE = ("城关第一小学", "三（1）中队", "王小红", "", "2025", "热心助人，成绩优良")
+
 COUNSELOR_EXAMPLE = ("李老师", "中队辅导员", "城关第一小学", "三（1）中队", "", dt.date(2024, 9, 1))
 GENDERS = {"male": "男", "female": "女"}
 STATUSES = {str(status): label for status, label in STATUS_LABELS.items()}
