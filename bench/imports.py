@@ -52,12 +52,23 @@ import domain.imports.service as service
 from authz.principal import COUNTY_ROOT
 from bench.tenants import fresh_database, server_url
 from domain.audit.tables import audit_log
+from domain.badges.awards import set_points_rule
 from domain.imports.common import Requester
 from domain.imports.tables import ImportKind, roster_imports, uploads
+from domain.ledger.service import verify
+from domain.org.tables import units
+from domain.people.pupils import ID_NUMBER
 from domain.people.tables import pupils
 from domain.personal.crypto import FieldCipher
 from domain.personal.id_numbers import check_digit
-from domain.spreadsheets.rosters import HEADERS, UNIT_COLUMNS, Row, sheet_workbook, workbook
+from domain.spreadsheets.rosters import (
+    HEADERS,
+    ONE_STAR_COLUMNS,
+    UNIT_COLUMNS,
+    Row,
+    sheet_workbook,
+    workbook,
+)
 from migrations.runner import Migrator
 from redscarf.database import libpq_url, make_engine, sqlalchemy_url
 from redscarf.keys import load_keys
@@ -302,6 +313,25 @@ def line(
     return f"| {step} | {rows:,} | **{total:.2f}** | {phases} | {outcome} | {peak_mb():,.0f} |"
 
 
+def one_star_file(engine: Engine, tenant: Tenant, cipher: FieldCipher) -> tuple[bytes, int]:
+    """Every pupil the list can name: by ID number, or by a name unique in its squadron."""
+    school, squadron = units.alias("school"), units.alias("squadron")
+    with tenant_connection(engine, tenant) as conn:
+        rows = conn.execute(
+            select(school.c.name, squadron.c.name, pupils.c.name, pupils.c.id_number_enc,
+                   func.count().over(partition_by=(pupils.c.squadron_id, pupils.c.name)))
+            .join(squadron, squadron.c.id == pupils.c.squadron_id)
+            .join(school, school.c.id == squadron.c.parent_id)
+            .order_by(pupils.c.id)
+        ).all()  # fmt: skip
+    listed = [
+        (a, b, name, cipher.decrypt(enc, context=ID_NUMBER) if enc else "", "2025", "")
+        for a, b, name, enc, same in rows
+        if enc or same == 1
+    ]
+    return sheet_workbook("一星章", ONE_STAR_COLUMNS, listed), len(listed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pupils", type=int, default=50_000)
@@ -353,6 +383,26 @@ def main() -> None:
     total, spent, result = timed_import(engine, tenant, cipher, ImportKind.PUPILS, content)
     assert result["unchanged"] == args.pupils, result
     lines.append(line("pupils, again (all unchanged)", args.pupils, total, spent, result))
+    print(lines[-1], flush=True)
+
+    with tenant_connection(engine, tenant) as conn:
+        set_points_rule(conn, "level:star1", 10, dt.date(2020, 9, 1), "bench")
+    stars, listed = one_star_file(engine, tenant, cipher)
+    total, spent, result = timed_import(engine, tenant, cipher, ImportKind.ONE_STAR, stars)
+    assert result["created"] == listed, result
+    lines.append(line("one-star list, first (awards + points)", listed, total, spent, result))
+    print(lines[-1], flush=True)
+    total, spent, result = timed_import(engine, tenant, cipher, ImportKind.ONE_STAR, stars)
+    assert result["unchanged"] == listed, result
+    lines.append(line("one-star list, again (nothing granted)", listed, total, spent, result))
+    print(lines[-1], flush=True)
+    with engine.connect() as conn:
+        t0 = time.perf_counter()
+        checked = verify(conn, tenant.schema_name)
+        lines.append(
+            f"| ledger verify | {checked.postings:,} postings | **{time.perf_counter() - t0:.2f}** |"
+            f" | | | | {'balanced' if not checked.problems else checked.problems} | |"
+        )
     print(lines[-1], flush=True)
 
     if args.worker:
