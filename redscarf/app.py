@@ -28,7 +28,7 @@ from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
-from redscarf.downloads import pupil_export, template
+from redscarf.downloads import archive_export, pupil_export, template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.keys import load_keys
 from redscarf.settings import Settings
@@ -137,6 +137,7 @@ def create_app(
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/templates/{kind}.xlsx", template),
+            Route("/exports/archive.{fmt}", archive_export),
             Route("/uploads", upload, methods=["POST"]),
             Route("/imports/{id}/report.xlsx", report),
             Route("/exports/pupils.xlsx", pupil_export),

@@ -2,6 +2,9 @@
 
 - `GET /templates/{pupils,units,counselors}.xlsx`: the templates, each with a sample row
   (no data: public).
+- `GET /exports/archive.{json,xlsx,html}?pupil=<pupil ID>`: a pupil's growth archive (成长档案)
+  for whoever may see the pupil (a bound guardian: their own child's copy), audited; the HTML
+  page prints on A4 (for 推优入团).
 - `GET /exports/pupils.xlsx?under=<unit ID>`: the pupils the caller may see under a unit
   (the whole county by default), with the same credentials and `X-County` as the GraphQL API.
   ID numbers and full birth dates appear only where the caller may read personal data (else
@@ -10,12 +13,14 @@
 
 from __future__ import annotations
 
+import html
+import json
 import urllib.parse
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT, PrincipalKind
@@ -34,11 +39,13 @@ from domain.spreadsheets.rosters import (
     STATUSES,
     UNIT_COLUMNS,
     UNIT_EXAMPLE,
+    Column,
     sheet_workbook,
     workbook,
 )
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError, Unauthenticated
-from resolvers.people import bound_to
+from resolvers.archive import archives
+from resolvers.people import bound_to, pupil_by_id
 from schema.context import Context
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -172,3 +179,111 @@ async def _export(context: Context, under: str | None) -> Response:
         )
     tenant = await context.tenant()
     return xlsx_response(workbook(rows), f"{tenant.name}队员名册.xlsx")
+
+
+ARCHIVE_KINDS = {"status": "队籍", "badge": "奖章", "revoked": "奖章", "points": "积分"}
+ARCHIVE_FORMATS = ("json", "xlsx", "html")
+
+
+async def archive_export(request: Request) -> Response:
+    context = Context(request=request, response=Response(), services=request.app.state.services)
+    try:
+        return await _archive(
+            context, request.path_params["fmt"], request.query_params.get("pupil")
+        )
+    except RedscarfError as exc:
+        return error_response(exc)
+
+
+async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
+    principal = await context.user()
+    if fmt not in ARCHIVE_FORMATS:
+        raise NotFound("导出格式只有 json、xlsx、html", code="NOT_FOUND")
+    pk = await context.own_id("Pupil", pupil) if pupil else None
+    found = None
+    if pk is not None:
+        scope = await context.list_scope("pupil", "read")
+        user_id = principal.id if principal.kind == PrincipalKind.USER else None
+        async with context.session() as session:
+            found = await pupil_by_id(session, scope, pk, user_id=user_id)
+    if found is None:
+        raise NotFound("没有这名队员", code="NOT_FOUND")
+    squadron = await context.org.unit.load(found.squadron_id)
+    school = (
+        await context.org.unit.load(squadron.parent_id) if squadron and squadron.parent_id else None
+    )
+    async with context.session() as session:
+        events = (await archives(session, [pk]))[0]
+        await record(session, principal, "exportArchive", "Pupil", pk, details={"format": fmt})
+    tenant = await context.tenant()
+    head = {
+        "name": found.name,
+        "county": tenant.name,
+        "school": school.name if school else None,
+        "squadron": squadron.name if squadron else None,
+        "grade": found.grade,
+        "status": STATUSES[found.status],
+        "joinedOn": found.joined_on.isoformat() if found.joined_on else None,
+    }
+    rows = [
+        {"date": e.on.isoformat(), "kind": ARCHIVE_KINDS[e.kind], "title": e.title,
+         "detail": e.detail, "points": e.points}
+        for e in events
+    ]  # fmt: skip
+    filename = f"{found.name}的成长档案"
+    if fmt == "json":
+        body = json.dumps({"pupil": head, "events": rows}, ensure_ascii=False, indent=2)
+        return Response(
+            body,
+            media_type="application/json; charset=utf-8",
+            headers={"Content-Disposition": _attachment(f"{filename}.json")},
+        )
+    if fmt == "xlsx":
+        columns = (Column("日期", 12, ""), Column("类别", 8, ""), Column("事项", 24, ""),
+                   Column("说明", 30, ""), Column("积分", 8, ""))  # fmt: skip
+        table = [
+            (r["date"], r["kind"], r["title"], r["detail"], str(r["points"] or "")) for r in rows
+        ]
+        return xlsx_response(sheet_workbook("成长档案", columns, table), f"{filename}.xlsx")
+    return HTMLResponse(_archive_page(head, rows))
+
+
+def _attachment(filename: str) -> str:
+    return f"attachment; filename*=UTF-8''{urllib.parse.quote(filename)}"
+
+
+def _archive_page(head: dict[str, object], rows: list[dict[str, object]]) -> str:
+    """A page that prints on A4: who, then the archive as a table."""
+    e = html.escape
+    facts = "".join(
+        f"<div><dt>{label}</dt><dd>{e(str(head[key] or '—'))}</dd></div>"
+        for label, key in (("姓名", "name"), ("县（区）", "county"), ("学校", "school"),
+                           ("中队", "squadron"), ("年级", "grade"), ("状态", "status"),
+                           ("入队日期", "joinedOn"))
+    )  # fmt: skip
+    lines = (
+        "".join(
+            f"<tr><td>{e(str(r['date']))}</td><td>{e(str(r['kind']))}</td><td>{e(str(r['title']))}</td>"
+            f"<td>{e(str(r['detail'] or ''))}</td><td class=n>{e(str(r['points'] or ''))}</td></tr>"
+            for r in rows
+        )
+        or "<tr><td colspan=5>暂无记录</td></tr>"
+    )
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{e(str(head["name"]))} · 少先队员成长档案</title>
+<style>
+  @page {{ size: A4; margin: 18mm 16mm; }}
+  body {{ font-family: "Noto Serif CJK SC", "Songti SC", SimSun, serif; color: #222; margin: 0 auto; max-width: 178mm; }}
+  h1 {{ text-align: center; font-size: 20pt; letter-spacing: .2em; color: #b3141c; }}
+  dl {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 2mm 8mm; margin: 0 0 6mm; }}
+  dl div {{ display: flex; gap: 3mm; border-bottom: 1px solid #ccc; }} dt {{ color: #666; }} dd {{ margin: 0; }}
+  table {{ width: 100%; border-collapse: collapse; font-size: 10.5pt; }}
+  th, td {{ border: 1px solid #999; padding: 1.5mm 2mm; text-align: left; vertical-align: top; }}
+  th {{ background: #f4e1e1; }} td.n {{ text-align: right; white-space: nowrap; }}
+  tr {{ break-inside: avoid; }} thead {{ display: table-header-group; }}
+  footer {{ margin-top: 8mm; font-size: 9pt; color: #666; }}
+</style></head>
+<body><h1>少先队员成长档案</h1><dl>{facts}</dl>
+<table><thead><tr><th>日期</th><th>类别</th><th>事项</th><th>说明</th><th>积分</th></tr></thead>
+<tbody>{lines}</tbody></table>
+<footer>本档案由县（区）少工委平台生成，供推优入团等使用。</footer></body></html>"""

@@ -36,6 +36,7 @@ from redscarf.authentication import Authenticator
 from redscarf.errors import Forbidden, RedscarfError, Unauthenticated
 from redscarf.keys import Keys
 from redscarf.settings import Settings
+from resolvers.archive import Event, archives
 from resolvers.ledger import Balance, Entry, HistoryKey, balances, histories
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
 from schema.ids import decode_global_id
@@ -76,6 +77,8 @@ class Context:
     points: DataLoader[int, Balance] = field(init=False)
     """Pupils' points balances, by pupil id (one query for a roster page)."""
     points_history: DataLoader[HistoryKey, tuple[list[Entry], bool]] = field(init=False)
+    archives: DataLoader[int, list[Event]] = field(init=False)
+    """Pupils' growth archives, by pupil id."""
     badge_awards: DataLoader[int, list[Any]] = field(init=False)
     """Pupils' badge awards, by pupil id (`Pupil.badges`)."""
     _tenant: Tenant | None = field(default=None, init=False)
@@ -117,6 +120,12 @@ class Context:
             return await pupil_awards(self, ids)
 
         self.badge_awards = DataLoader(load_fn=load_awards)
+
+        async def load_archives(ids: list[int]) -> list[list[Event]]:
+            async with self.session() as session:
+                return await archives(session, ids)
+
+        self.archives = DataLoader(load_fn=load_archives)
         self.points = DataLoader(load_fn=load_balances)
         self.points_history = DataLoader(load_fn=load_histories)
 

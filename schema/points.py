@@ -1,8 +1,9 @@
-"""GraphQL types of points (积分): a pupil's balance and history."""
+"""GraphQL types of points (积分) and the growth archive (成长档案)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import strawberry
 
@@ -37,3 +38,20 @@ class PointsEntryEdge:
 class PointsEntryConnection:
     edges: list[PointsEntryEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
+
+
+@strawberry.enum(description="成长档案中一条记录的类别。")
+class ArchiveKind(enum.Enum):
+    STATUS = strawberry.enum_value("status", description="入队、离队、入团、转学")
+    BADGE = strawberry.enum_value("badge", description="获得奖章")
+    REVOKED = strawberry.enum_value("revoked", description="奖章被撤销")
+    POINTS = strawberry.enum_value("points", description="积分兑换、活动等")
+
+
+@strawberry.type(description="成长档案中的一条记录。")
+class ArchiveEntry:
+    on: dt.date = strawberry.field(description="日期。")
+    kind: ArchiveKind = strawberry.field(description="类别。")
+    title: str = strawberry.field(description="事项，如 获得一星章。")
+    detail: str | None = strawberry.field(description="说明：入队批次、事迹、兑换物品等。")
+    points: int | None = strawberry.field(description="相应的积分变动。")

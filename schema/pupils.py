@@ -18,7 +18,14 @@ from schema.context import Context
 from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
 from schema.node import Node, PageInfo
 from schema.org import Unit
-from schema.points import PointsBalance, PointsEntry, PointsEntryConnection, PointsEntryEdge
+from schema.points import (
+    ArchiveEntry,
+    ArchiveKind,
+    PointsBalance,
+    PointsEntry,
+    PointsEntryConnection,
+    PointsEntryEdge,
+)
 from schema.user_errors import UserError
 
 
@@ -75,6 +82,17 @@ class Pupil(Node):
     @strawberry.field(description="奖章：已颁发的、评选中的和撤销的，按时间先后。")
     async def badges(self, info: Info[Context, None]) -> list[BadgeAward]:
         return await info.context.badge_awards.load(self.row_id)
+
+    @strawberry.field(
+        description="成长档案：入队、奖章、积分等，按时间先后（导出：GET /exports/archive.{json,xlsx,html}?pupil=ID）。"
+    )
+    async def archive(self, info: Info[Context, None]) -> list[ArchiveEntry]:
+        events = await info.context.archives.load(self.row_id)
+        return [
+            ArchiveEntry(on=e.on, kind=ArchiveKind(e.kind), title=e.title, detail=e.detail,
+                         points=e.points)
+            for e in events
+        ]  # fmt: skip
 
     @strawberry.field(description="积分：余额、预留和可用。")
     async def points(self, info: Info[Context, None]) -> PointsBalance:

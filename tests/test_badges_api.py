@@ -5,9 +5,11 @@ objection, confirmation), a parent sees the badges and the points, a wrong award
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import openpyxl
 from sqlalchemy import Engine, text
 
 from schema.ids import encode_global_id
@@ -134,3 +136,59 @@ async def test_a_badge_year_from_the_schools_awards_to_a_parents_view(
     # 12 basic badges at 2 points, one taken back with its badge; the star's level had no rule.
     assert view["pupil"]["points"]["balance"] == 2 * (result["basics"] - 1)
     assert view["pupil"]["pointsHistory"]["edges"][0]["node"] == {"amount": -2, "kind": "reversal"}
+
+
+async def test_the_growth_archive_is_one_query_and_one_export_away(
+    gql: GraphQLClient, make_county: Any, engine: Engine
+) -> None:
+    county = make_county()
+    root = create_unit(engine, county, "county", county.name)
+    school = create_unit(engine, county, "brigade", "城关小学", root)
+    squadron = create_unit(engine, county, "squadron", "五（2）中队", school, grade=5)
+    admin = {"Authorization": f"Bearer {gql.token_for('county_admin', county.code)}"}
+    made = await gql.data(
+        'mutation($s: ID!) { createPupil(input: {squadronId: $s, name: "周小舟", gender: MALE, '
+        'joinedOn: "2022-10-13", batch: "2022年秋季第一批"}) { pupil { id } } }',
+        {"s": encode_global_id("Unit", county.code, squadron.id)},
+        headers=admin,
+    )
+    pupil = made["createPupil"]["pupil"]["id"]
+    await run_a_badge_year(gql.data, admin, county, engine, pupil)
+
+    archive = (await gql.data(
+        "query($p: ID!) { pupil(id: $p) { archive { on kind title detail points } } }",
+        {"p": pupil}, headers=admin,
+    ))["pupil"]["archive"]  # fmt: skip
+    assert archive[0] == {"on": "2022-10-13", "kind": "STATUS", "title": "加入中国少年先锋队",
+                          "detail": "2022年秋季第一批", "points": None}  # fmt: skip
+    titles = [e["title"] for e in archive]
+    assert "获得一星章" in titles
+    assert titles.count("获得红旗章（一）") == 1
+    assert "红旗章（一）被撤销" in titles
+    assert [e["on"] for e in archive] == sorted(e["on"] for e in archive)
+
+    as_json = await gql.http.get("/exports/archive.json", params={"pupil": pupil}, headers=admin)
+    assert as_json.status_code == 200
+    exported = as_json.json()
+    assert exported["pupil"]["name"] == "周小舟"
+    assert (exported["pupil"]["school"], exported["pupil"]["squadron"]) == (
+        "城关小学",
+        "五（2）中队",
+    )
+    assert [e["title"] for e in exported["events"]] == titles
+    page = await gql.http.get("/exports/archive.html", params={"pupil": pupil}, headers=admin)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "少先队员成长档案" in page.text
+    assert "周小舟" in page.text
+    assert "@page" in page.text
+    sheet = await gql.http.get("/exports/archive.xlsx", params={"pupil": pupil}, headers=admin)
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    assert [r[2] for r in book.active.iter_rows(min_row=2, values_only=True)] == titles
+    # Another county's admin finds no such pupil; an unknown format is refused.
+    stranger = {"Authorization": f"Bearer {gql.token_for('county_admin', make_county().code)}"}
+    elsewhere = await gql.http.get(
+        "/exports/archive.json", params={"pupil": pupil}, headers=stranger
+    )
+    assert elsewhere.status_code == 404
+    pdf = await gql.http.get("/exports/archive.pdf", params={"pupil": pupil}, headers=admin)
+    assert pdf.status_code == 404
