@@ -27,6 +27,10 @@ from authz.enforcer import authorizer
 from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
+from redscarf.credentials import award_credential
+from redscarf.credentials import issuer as credential_issuer
+from redscarf.credentials import keys as credential_keys
+from redscarf.credentials import revocations as credential_revocations
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
 from redscarf.downloads import archive_export, pupil_export, template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
@@ -138,6 +142,10 @@ def create_app(
             Route("/healthz", healthz),
             Route("/templates/{kind}.xlsx", template),
             Route("/exports/archive.{fmt}", archive_export),
+            Route("/credentials/keys", credential_keys),
+            Route("/credentials/{county}/issuer", credential_issuer),
+            Route("/credentials/{county}/revocations", credential_revocations),
+            Route("/credentials/{id}.{fmt}", award_credential),
             Route("/uploads", upload, methods=["POST"]),
             Route("/imports/{id}/report.xlsx", report),
             Route("/exports/pupils.xlsx", pupil_export),

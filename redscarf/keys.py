@@ -7,12 +7,17 @@ back afterwards, so the service, the worker and the CLI of one install agree.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from domain.personal.crypto import FieldCipher, new_key
 from redscarf.settings import Settings
@@ -24,6 +29,20 @@ SECRETS_FILE = "secrets.json"
 class Keys:
     token_secret: str
     cipher: FieldCipher
+    credential_key: Ed25519PrivateKey
+    """Signs the badges' verifiable credentials (Open Badges 3.0); its public half is
+    published at `/credentials/keys`."""
+
+
+def credential_key(secret: str, configured: str | None) -> Ed25519PrivateKey:
+    """`REDSCARF_CREDENTIAL_KEY` (base64 of 32 bytes), else derived from the secret key (HKDF),
+    so one install's service and workers sign alike without one more secret to keep."""
+    if configured:
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(configured))
+    seed = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"redscarf/credentials/ed25519/v1"
+    ).derive(secret.encode())
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def _generated(data_dir: Path) -> dict[str, str]:
@@ -66,4 +85,5 @@ def load_keys(settings: Settings) -> Keys:
     return Keys(
         token_secret=secret,
         cipher=FieldCipher.parse(configured["data_keys"] or "", configured["hash_key"] or ""),
+        credential_key=credential_key(secret, settings.credential_key),
     )

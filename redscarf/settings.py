@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     """Largest spreadsheet accepted by `POST /uploads` (a 50,000-pupil roster is about 3 MB)."""
 
+    credential_key: str | None = None
+    """Base64 of the 32-byte Ed25519 key that signs badge credentials; derived from the secret
+    key when unset (changing either changes the key: publish the old one while its
+    credentials are in use)."""
     import_report_days: int = Field(default=7, ge=1)
     """Days an import's error report (it holds the file's rows: children's personal data) is
     kept; after that it is gone, and so is any upload never imported."""

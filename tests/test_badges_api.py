@@ -5,14 +5,18 @@ objection, confirmation), a parent sees the badges and the points, a wrong award
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jwt
 import openpyxl
+import pytest
 from sqlalchemy import Engine, text
 
-from schema.ids import encode_global_id
+from schema.ids import decode_global_id, encode_global_id
 from tenants.provisioning import County
 from tests.graphql_client import GraphQLClient, create_unit
 from tests.test_pupils import id_number
@@ -192,3 +196,65 @@ async def test_the_growth_archive_is_one_query_and_one_export_away(
     assert elsewhere.status_code == 404
     pdf = await gql.http.get("/exports/archive.pdf", params={"pupil": pupil}, headers=admin)
     assert pdf.status_code == 404
+
+
+async def test_an_award_is_a_signed_open_badge_naming_the_pupil_only_by_a_salted_hash(
+    gql: GraphQLClient, make_county: Any, engine: Engine
+) -> None:
+    county = make_county()
+    root = create_unit(engine, county, "county", county.name)
+    school = create_unit(engine, county, "brigade", "城关小学", root)
+    squadron = create_unit(engine, county, "squadron", "五（3）中队", school, grade=5)
+    admin = {"Authorization": f"Bearer {gql.token_for('county_admin', county.code)}"}
+    number = id_number("20150505", "135")
+    made = await gql.data(
+        'mutation($s: ID!, $n: String!) { createPupil(input: {squadronId: $s, name: "吴小燕", '
+        "idNumber: $n}) { pupil { id } } }",
+        {"s": encode_global_id("Unit", county.code, squadron.id), "n": number},
+        headers=admin,
+    )
+    pupil = made["createPupil"]["pupil"]["id"]
+    await run_a_badge_year(gql.data, admin, county, engine, pupil)
+    awards = (await gql.data(
+        "query($p: ID!) { pupil(id: $p) { badges { id state badge { code } } } }", {"p": pupil},
+        headers=admin,
+    ))["pupil"]["badges"]  # fmt: skip
+    star = next(a for a in awards if a["badge"]["code"] == "star.1")
+    revoked = next(a for a in awards if a["state"] == "REVOKED")
+
+    signed = await gql.http.get(f"/credentials/{star['id']}.jwt", headers=admin)
+    assert signed.status_code == 200
+    assert signed.headers["content-type"].startswith("application/vc+jwt")
+    key_set = (await gql.http.get("/credentials/keys")).json()
+    public = jwt.PyJWK(key_set["keys"][0])
+    claims = jwt.decode(signed.text, public.key, algorithms=["EdDSA"])
+    vc = claims["vc"]
+    assert vc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert vc["credentialSubject"]["achievement"]["name"] == "一星章"
+    assert (
+        vc["credentialSubject"]["achievement"]["creator"]["name"] == "中国少年先锋队全国工作委员会"
+    )
+    assert vc["issuer"]["name"] == f"{county.name}少工委"
+    decoded = json.dumps(claims, ensure_ascii=False)
+    assert "吴小燕" not in decoded  # never by name
+    assert number not in decoded  # nor by ID number
+    subject = vc["credentialSubject"]["identifier"][0]
+    expected = hashlib.sha256((number + subject["salt"]).encode()).hexdigest()
+    assert subject["identityHash"] == f"sha256${expected}"  # the family can prove it is theirs
+    # A tampered credential does not verify.
+    head, body, signature = signed.text.split(".")
+    forged = ".".join((head, body[:-4] + ("AAAA" if body[-4:] != "AAAA" else "BBBB"), signature))
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forged, public.key, algorithms=["EdDSA"])
+
+    # Revocation is published by id only; a candidacy has no credential.
+    listed = (
+        await gql.http.get(vc["credentialStatus"]["id"].replace("http://testserver", ""))
+    ).json()
+    revoked_url = vc["id"].rsplit("/", 1)[0] + "/" + str(decode_global_id(revoked["id"])[2])
+    assert {"id": revoked_url} in listed["revokedCredentials"]
+    assert {"id": vc["id"]} not in listed["revokedCredentials"]
+    stranger = {"Authorization": f"Bearer {gql.token_for('county_admin', make_county().code)}"}
+    assert (
+        await gql.http.get(f"/credentials/{star['id']}.json", headers=stranger)
+    ).status_code == 404
