@@ -17,11 +17,13 @@ from domain.audit.service import county_entries
 from domain.badges import awards as rules
 from domain.badges.tables import award_objections, badge_awards, badges
 from domain.imports.common import uploader
+from domain.org.tables import units
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
 from resolvers.people import PupilRecord, pupils_by_ids
 from resolvers.pupils import caller_user_id
 from schema.badges import (
     AwardBadgeInput,
+    AwardCollectiveBadgeInput,
     AwardObjection,
     AwardObjectionPayload,
     AwardState,
@@ -29,7 +31,9 @@ from schema.badges import (
     BadgeAward,
     BadgeAwardsPayload,
     BadgeLevel,
+    BadgePayload,
     ConfirmBadgeAwardsInput,
+    CreateBadgeInput,
     NominateForBadgeInput,
     PointsRule,
     PointsRulePayload,
@@ -39,6 +43,7 @@ from schema.badges import (
     RevokeBadgeAwardInput,
     SetPointsRuleInput,
     StartBadgeNoticeInput,
+    UpdateBadgeInput,
 )
 from schema.context import Context
 from schema.ids import encode_global_id
@@ -110,8 +115,10 @@ async def awards_by_id(context: Context, ids: Sequence[int]) -> list[BadgeAward]
                     badges.c.points.label("badge_points"),
                     badges.c.academic_year.label("badge_year"),
                     badges.c.national,
+                    units.c.name.label("unit_name"),
                 )
                 .join(badges, badges.c.id == badge_awards.c.badge_id)
+                .outerjoin(units, units.c.id == badge_awards.c.unit_id)
                 .where(badge_awards.c.id.in_(list(ids)))
             )
         ).all()
@@ -147,6 +154,7 @@ async def awards_by_id(context: Context, ids: Sequence[int]) -> list[BadgeAward]
                 pupil_id=strawberry.ID(encode_global_id("Pupil", county, r.pupil_id))
                 if r.pupil_id is not None else None,
                 pupil_name=seen[r.pupil_id].name if r.pupil_id in seen else None,
+                unit_name=r.unit_name,
                 academic_year=r.academic_year, term=r.term, state=AwardState(r.state),
                 evidence=r.evidence, conferred_by=r.conferred_by, notice_until=r.notice_until,
                 points=r.points, awarded_at=r.awarded_at, rejected_reason=r.rejected_reason,
@@ -232,6 +240,101 @@ async def award_badge(info: Info[Context, None], input: AwardBadgeInput) -> Badg
     except RedscarfError as exc:
         return _payload(exc)
     return BadgeAwardsPayload(awards=await awards_by_id(context, ids), user_errors=[])
+
+
+async def create_badge(info: Info[Context, None], input: CreateBadgeInput) -> BadgePayload:
+    context = info.context
+    await context.user()
+    await context.require("badge", "write")
+    try:
+        pk = await _in_county(
+            context,
+            lambda conn: rules.create_badge(
+                conn, input.name, input.level.value, criteria=input.criteria, icon=input.icon,
+                points=input.points, academic_year=input.academic_year,
+            ),
+            "createBadge",
+            lambda made: [{"object_type": "Badge", "object_id": made, "details": {"name": input.name}}],
+        )  # fmt: skip
+    except RedscarfError as exc:
+        return BadgePayload(badge=None, user_errors=user_errors(exc))
+    return BadgePayload(badge=await _fresh_badge(context, pk), user_errors=[])
+
+
+async def update_badge(info: Info[Context, None], input: UpdateBadgeInput) -> BadgePayload:
+    context = info.context
+    await context.user()
+    await context.require("badge", "write")
+    row = await _badge_row(context, input.id)
+    values = {k: v for k, v in (("name", input.name), ("criteria", input.criteria),
+                                 ("icon", input.icon), ("points", input.points),
+                                 ("academic_year", input.academic_year)) if v is not None}  # fmt: skip
+    try:
+        await _in_county(
+            context,
+            lambda conn: rules.update_badge(conn, row.id, dict(values)),
+            "updateBadge",
+            lambda _: [{"object_type": "Badge", "object_id": row.id, "fields": sorted(values)}],
+        )
+    except RedscarfError as exc:
+        return BadgePayload(badge=None, user_errors=user_errors(exc))
+    return BadgePayload(badge=await _fresh_badge(context, row.id), user_errors=[])
+
+
+async def _fresh_badge(context: Context, pk: int) -> Badge:
+    async with context.session() as session:
+        row = (await session.execute(select(badges).where(badges.c.id == pk))).one()
+    return _badge(row, (await context.tenant()).code)
+
+
+async def award_collective_badge(
+    info: Info[Context, None], input: AwardCollectiveBadgeInput
+) -> BadgeAwardsPayload:
+    context = info.context
+    principal = await context.user()
+    badge = await _badge_row(context, input.badge_id)
+    pk = await context.own_id("Unit", input.unit_id)
+    unit = await context.org.unit.load(pk) if pk is not None else None
+    if unit is None or unit.archived_at is not None:
+        raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
+    await context.require(f"award:{badge.level}", "write", unit.path)
+    try:
+        award_id = await _in_county(
+            context,
+            lambda conn: rules.award_collective(
+                conn, badge.id, unit.id, input.academic_year, by=uploader(principal),
+                evidence=input.evidence,
+            ),
+            "awardCollectiveBadge",
+            lambda made: [{"object_type": "BadgeAward", "object_id": made,
+                           "details": {"badge": badge.code, "unit": unit.id}}],
+        )  # fmt: skip
+    except RedscarfError as exc:
+        return _payload(exc)
+    return BadgeAwardsPayload(awards=await awards_by_id(context, [award_id]), user_errors=[])
+
+
+async def unit_awards(context: Context, unit_ids: Sequence[int]) -> list[list[BadgeAward]]:
+    """Collective awards of each unit, and, for a brigade, of its squadrons (they count
+    towards the brigade's own), newest first."""
+    owner = units.alias("owner")
+    asked = units.alias("asked")
+    async with context.session() as session:
+        rows = (
+            await session.execute(
+                select(asked.c.id.label("asked"), badge_awards.c.id)
+                .join(owner, owner.c.path.op("<@")(asked.c.path))
+                .join(badge_awards, badge_awards.c.unit_id == owner.c.id)
+                .where(asked.c.id.in_(list(unit_ids)), owner.c.kind.in_(["squadron", "brigade"]))
+                .order_by(badge_awards.c.created_at.desc(), badge_awards.c.id.desc())
+            )
+        ).all()
+    ids = list(dict.fromkeys(r.id for r in rows))
+    shown = dict(zip(ids, await awards_by_id(context, ids), strict=True))
+    by_unit: dict[int, list[BadgeAward]] = defaultdict(list)
+    for r in rows:
+        by_unit[r.asked].append(shown[r.id])
+    return [by_unit[pk] for pk in unit_ids]
 
 
 async def nominate_for_badge(

@@ -39,6 +39,7 @@ from schema.badges import (
     Badge,
     BadgeAward,
     BadgeAwardsPayload,
+    BadgePayload,
     PointsRulePayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
@@ -264,6 +265,18 @@ class Mutation:
             "直接颁发奖章：基础章（学校按学期）、特色章、上级授予的四五星章（县级登记）；"
             "积分按本县规则发放，每项只发一次。一至三星章须经评选（nominateForBadge）。"
         ),
+    )
+    create_badge: BadgePayload = strawberry.field(
+        resolver=badge_resolvers.create_badge,
+        description="新设本县的特色章或集体奖章（县级管理员）。",
+    )
+    update_badge: BadgePayload = strawberry.field(
+        resolver=badge_resolvers.update_badge,
+        description="修改奖章目录中的一枚（县级管理员）：名称、标准、图标、默认积分、学年。",
+    )
+    award_collective_badge: BadgeAwardsPayload = strawberry.field(
+        resolver=badge_resolvers.award_collective_badge,
+        description="颁发集体奖章给中队或大队（县级管理员）；中队的集体奖章计入其大队。",
     )
     nominate_for_badge: BadgeAwardsPayload = strawberry.field(
         resolver=badge_resolvers.nominate_for_badge,

@@ -63,6 +63,7 @@ class BadgeAward(Node):
     badge: Badge = strawberry.field(description="奖章。")
     pupil_id: strawberry.ID | None = strawberry.field(description="获得者（队员）的全局 ID。")
     pupil_name: str | None = strawberry.field(description="获得者姓名（调用者可见时）。")
+    unit_name: str | None = strawberry.field(description="集体奖章：获得的中队或大队。")
     academic_year: int = strawberry.field(description="学年（以其开始的年份表示）。")
     term: int | None = strawberry.field(description="基础章：学期（1 或 2）。")
     state: AwardState = strawberry.field(description="状态。")
@@ -94,6 +95,42 @@ class AwardBadgeInput:
     conferred_by: str | None = strawberry.field(
         default=None, description="四、五星章：授予单位，如 省少工委。"
     )
+
+
+@strawberry.input(description="新设本县的特色章或集体奖章。")
+class CreateBadgeInput:
+    name: str = strawberry.field(description="名称，如 小红花章、小金果章。")
+    level: BadgeLevel = strawberry.field(description="SPECIAL（特色章）或 COLLECTIVE（集体奖章）。")
+    criteria: str | None = strawberry.field(default=None, description="评定标准。")
+    icon: str | None = strawberry.field(default=None, description="图标（网址或文件标识）。")
+    points: int = strawberry.field(default=0, description="默认积分（积分规则优先）。")
+    academic_year: int | None = strawberry.field(default=None, description="只在某学年颁发时填写。")
+
+
+@strawberry.input(
+    description="修改奖章目录中的一枚：名称、标准、图标、默认积分、学年（代码不变）。"
+)
+class UpdateBadgeInput:
+    id: strawberry.ID = strawberry.field(description="奖章的全局 ID。")
+    name: str | None = strawberry.field(default=None, description="名称。")
+    criteria: str | None = strawberry.field(default=None, description="评定标准。")
+    icon: str | None = strawberry.field(default=None, description="图标。")
+    points: int | None = strawberry.field(default=None, description="默认积分。")
+    academic_year: int | None = strawberry.field(default=None, description="学年。")
+
+
+@strawberry.type(description="奖章目录操作的结果。")
+class BadgePayload:
+    badge: Badge | None = strawberry.field(description="这枚奖章。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.input(description="颁发集体奖章给一个中队或大队（中队的集体奖章也计入其大队）。")
+class AwardCollectiveBadgeInput:
+    badge_id: strawberry.ID = strawberry.field(description="集体奖章的全局 ID。")
+    unit_id: strawberry.ID = strawberry.field(description="中队或大队的全局 ID。")
+    academic_year: int = strawberry.field(description="学年。")
+    evidence: str | None = strawberry.field(default=None, description="事迹。")
 
 
 @strawberry.input(description="提名星章（一至三星）候选人：须已获得下一级奖章，且不超过名额。")

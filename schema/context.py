@@ -80,6 +80,8 @@ class Context:
     archives: DataLoader[int, list[Event]] = field(init=False)
     """Pupils' growth archives, by pupil id."""
     badge_awards: DataLoader[int, list[Any]] = field(init=False)
+    unit_badges: DataLoader[int, list[Any]] = field(init=False)
+    """Units' collective awards, by unit id (`Unit.badges`)."""
     """Pupils' badge awards, by pupil id (`Pupil.badges`)."""
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
@@ -120,6 +122,13 @@ class Context:
             return await pupil_awards(self, ids)
 
         self.badge_awards = DataLoader(load_fn=load_awards)
+
+        async def load_unit_awards(ids: list[int]) -> list[list[Any]]:
+            from resolvers.badges import unit_awards  # it imports this module
+
+            return await unit_awards(self, ids)
+
+        self.unit_badges = DataLoader(load_fn=load_unit_awards)
 
         async def load_archives(ids: list[int]) -> list[list[Event]]:
             async with self.session() as session:

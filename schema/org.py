@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.org import UnitRecord
+from schema.badges import BadgeAward
 from schema.context import Context
 from schema.ids import encode_global_id
 from schema.node import Node, PageInfo
@@ -107,6 +108,12 @@ class Unit(Node):
         if not await info.context.may("statistics", "read", self.path):
             return None
         return await info.context.org.counselor_count.load(self.row_id)
+
+    @strawberry.field(
+        description="集体奖章：本单位获得的，大队还包括其各中队获得的（计入大队），最新的在前。"
+    )
+    async def badges(self, info: Info[Context, None]) -> list[BadgeAward]:
+        return await info.context.unit_badges.load(self.row_id)
 
     @strawberry.field(description="本单位之下（不含本身）各层级的单位数，每个层级一项。")
     async def unit_counts(self, info: Info[Context, None]) -> list[UnitKindCount]:

@@ -272,6 +272,18 @@ def _star_variables(world: World, services: Any, place: str) -> dict[str, Any]:
     }
 
 
+def _collective(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A collective badge of county A, for a squadron of A (in, out) or of B (other)."""
+    from domain.badges.awards import create_badge
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(world.a.county)) as conn:
+        badge = create_badge(conn, "小金果章", "collective", criteria=None, icon=None, points=0,
+                             academic_year=None)  # fmt: skip
+    return {"b": gid("Badge", world.a.county.code, badge), "u": squadron_id(place, world),
+            "y": next(_years)}  # fmt: skip
+
+
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
     """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
     return {
@@ -860,6 +872,38 @@ OPERATIONS: dict[str, Op] = {
         "object",
         award_write(),
         _candidacy("awarded"),
+    ),
+    "createBadge": Op(
+        'mutation { createBadge(input: {name: "小红花章", level: SPECIAL}) '
+        "{ badge { code } userErrors { code } } }",
+        "createBadge",
+        "county",
+        county_wide(F, county_admin="ok"),
+    ),
+    "updateBadge": Op(
+        'mutation($b: ID!) { updateBadge(input: {id: $b, criteria: "新标准"}) '
+        "{ badge { code } userErrors { code } } }",
+        "updateBadge",
+        "object",
+        {**table(F, anonymous=U), "county_admin": ("ok", "ok", "BADGE_NOT_FOUND")},
+        lambda world, services, place: {
+            "b": gid(
+                "Badge",
+                (world.b if place == "other" else world.a).county.code,
+                _badge_id(world.b if place == "other" else world.a, services, "star.1"),
+            )
+        },
+    ),
+    "awardCollectiveBadge": Op(
+        "mutation($b: ID!, $u: ID!, $y: Int!) { awardCollectiveBadge(input: {badgeId: $b, "
+        "unitId: $u, academicYear: $y}) { awards { state } userErrors { code } } }",
+        "awardCollectiveBadge",
+        "object",
+        {
+            **table((F, F, "UNIT_NOT_FOUND"), anonymous=U),
+            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
+        },
+        _collective,
     ),
     "setPointsRule": Op(
         'mutation { setPointsRule(input: {level: STAR1, points: 20, effectiveFrom: "2025-09-01"}) '

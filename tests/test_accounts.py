@@ -892,7 +892,7 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
                 headers=admin,
             )
         )["createPupil"]["pupil"]["id"]
-        await run_a_badge_year(do, admin, county, engine, badged)
+        await run_a_badge_year(do, admin, county, engine, badged, squadron_id)
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]
         secret = (

@@ -29,7 +29,7 @@ STEP = """mutation($ids: [ID!]!) { %s(input: {ids: $ids%s}) {
 
 
 async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engine: Engine,
-                           pupil: str) -> dict[str, Any]:  # fmt: skip
+                           pupil: str, squadron: str) -> dict[str, Any]:  # fmt: skip
     """Every badge mutation once, successfully, on one pupil; returns what they answered."""
     catalogue = {
         b["code"]: b["id"] for b in (await do("{ badges { id code } }", headers=headers))["badges"]
@@ -90,7 +90,26 @@ async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engi
         {"id": wrong},
         headers=headers,
     )
-    return {"rule": rule, "reviewed": reviewed, "noticed": noticed, "resolved": resolved,
+    created = await do(
+        'mutation { createBadge(input: {name: "小金果章", level: COLLECTIVE, points: 0, '
+        'criteria: "优秀中队"}) { badge { id code level } userErrors { code } } }',
+        headers=headers,
+    )
+    collective = created["createBadge"]["badge"]
+    edited = await do(
+        'mutation($b: ID!) { updateBadge(input: {id: $b, icon: "icons/jinguo.png"}) '
+        "{ badge { icon } userErrors { code } } }",
+        {"b": collective["id"]},
+        headers=headers,
+    )
+    team_award = await do(
+        "mutation($b: ID!, $u: ID!) { awardCollectiveBadge(input: {badgeId: $b, unitId: $u, "
+        "academicYear: 2025}) { awards { state unitName } userErrors { code } } }",
+        {"b": collective["id"], "u": squadron},
+        headers=headers,
+    )
+    return {"collective": collective, "edited": edited, "team_award": team_award,
+            "rule": rule, "reviewed": reviewed, "noticed": noticed, "resolved": resolved,
             "early": early, "confirmed": confirmed, "revoked": revoked, "basics": len(basics)}  # fmt: skip
 
 
@@ -112,7 +131,21 @@ async def test_a_badge_year_from_the_schools_awards_to_a_parents_view(
         headers=admin,
     )
     pupil = made["createPupil"]["pupil"]["id"]
-    result = await run_a_badge_year(gql.data, admin, county, engine, pupil)
+    result = await run_a_badge_year(
+        gql.data, admin, county, engine, pupil, encode_global_id("Unit", county.code, squadron.id)
+    )
+    assert result["collective"]["level"] == "COLLECTIVE"
+    assert result["edited"]["updateBadge"]["badge"]["icon"] == "icons/jinguo.png"
+    assert result["team_award"]["awardCollectiveBadge"]["awards"] == [
+        {"state": "AWARDED", "unitName": "四（1）中队"}
+    ]
+    # The squadron's collective badge counts towards its brigade's own.
+    brigade = await gql.data(
+        "query($u: ID!) { unit(id: $u) { badges { badge { name } unitName } } }",
+        {"u": encode_global_id("Unit", county.code, school.id)},
+        headers=admin,
+    )
+    assert brigade["unit"]["badges"] == [{"badge": {"name": "小金果章"}, "unitName": "四（1）中队"}]
 
     assert result["rule"]["setPointsRule"]["rule"] == {
         "subject": "level:basic",
@@ -157,7 +190,9 @@ async def test_the_growth_archive_is_one_query_and_one_export_away(
         headers=admin,
     )
     pupil = made["createPupil"]["pupil"]["id"]
-    await run_a_badge_year(gql.data, admin, county, engine, pupil)
+    await run_a_badge_year(
+        gql.data, admin, county, engine, pupil, encode_global_id("Unit", county.code, squadron.id)
+    )
 
     archive = (await gql.data(
         "query($p: ID!) { pupil(id: $p) { archive { on kind title detail points } } }",
@@ -214,7 +249,9 @@ async def test_an_award_is_a_signed_open_badge_naming_the_pupil_only_by_a_salted
         headers=admin,
     )
     pupil = made["createPupil"]["pupil"]["id"]
-    await run_a_badge_year(gql.data, admin, county, engine, pupil)
+    await run_a_badge_year(
+        gql.data, admin, county, engine, pupil, encode_global_id("Unit", county.code, squadron.id)
+    )
     awards = (await gql.data(
         "query($p: ID!) { pupil(id: $p) { badges { id state badge { code } } } }", {"p": pupil},
         headers=admin,

@@ -78,6 +78,44 @@ def badge(conn: Connection, badge_id: int) -> Badge:
     return Badge(*row)
 
 
+# --- the catalogue ----------------------------------------------------------------------
+
+
+def _catalogue_values(name: str | None, points: int | None, academic_year: int | None) -> None:
+    if name is not None and not 1 <= len(name.strip()) <= 50:
+        raise InvalidInput("奖章名称为 1–50 个字", code="INVALID_NAME")
+    if points is not None and not 0 <= points <= 100_000:
+        raise InvalidInput("积分应在 0–100000 之间", code="INVALID_POINTS")
+    if academic_year is not None and not 2000 <= academic_year <= 2100:
+        raise InvalidInput("学年应写成 2025 这样的年份", code="INVALID_YEAR")
+
+
+def create_badge(conn: Connection, name: str, level: str, *, criteria: str | None,
+                 icon: str | None, points: int, academic_year: int | None) -> int:  # fmt: skip
+    """A county's own badge (special or collective); its code is `<level>.<id>`."""
+    if level not in (BadgeLevel.SPECIAL, BadgeLevel.COLLECTIVE):
+        raise InvalidInput("本县只能新设特色章或集体奖章", code="INVALID_LEVEL")
+    _catalogue_values(name, points, academic_year)
+    order = conn.execute(select(func.coalesce(func.max(badges.c.sort_order), 0) + 1)).scalar_one()
+    pk = conn.execute(
+        insert(badges)
+        .values(code=f"{level}.new.{order}", name=name.strip(), level=level, sort_order=order,
+                criteria=criteria, icon=icon, points=points, academic_year=academic_year)
+        .returning(badges.c.id)
+    ).scalar_one()  # fmt: skip
+    conn.execute(update(badges).where(badges.c.id == pk).values(code=f"{level}.{pk}"))
+    return int(pk)
+
+
+def update_badge(conn: Connection, badge_id: int, values: dict[str, Any]) -> None:
+    badge(conn, badge_id)
+    _catalogue_values(values.get("name"), values.get("points"), values.get("academic_year"))
+    if "name" in values:
+        values["name"] = values["name"].strip()
+    if values:
+        conn.execute(update(badges).where(badges.c.id == badge_id).values(**values))
+
+
 # --- points rules --------------------------------------------------------------------------
 
 
