@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import domain.accounts.tables
+import domain.archive
 import domain.audit.tables
 import domain.badges.tables
 import domain.imports.tables
@@ -17,6 +18,7 @@ from tenants.metadata import shared_metadata, tenant_metadata
 
 MODULES = (
     domain.accounts.tables,
+    domain.archive,
     domain.audit.tables,
     domain.badges.tables,
     domain.imports.tables,

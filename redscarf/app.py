@@ -32,7 +32,7 @@ from redscarf.credentials import issuer as credential_issuer
 from redscarf.credentials import keys as credential_keys
 from redscarf.credentials import revocations as credential_revocations
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
-from redscarf.downloads import archive_export, pupil_export, template
+from redscarf.downloads import archive_export, archives_download, pupil_export, template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.keys import load_keys
 from redscarf.settings import Settings
@@ -142,6 +142,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/templates/{kind}.xlsx", template),
             Route("/exports/archive.{fmt}", archive_export),
+            Route("/exports/archives/{id}.zip", archives_download),
             Route("/credentials/keys", credential_keys),
             Route("/credentials/{county}/issuer", credential_issuer),
             Route("/credentials/{county}/revocations", credential_revocations),

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import urllib.parse
 
@@ -25,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT, PrincipalKind
 from authz.sql import scope_predicate
+from domain.archive import archive_exports, archive_page, archive_rows, archives_async
 from domain.audit.service import record
 from domain.org.tables import units
 from domain.people.pupils import ID_NUMBER
@@ -44,7 +44,6 @@ from domain.spreadsheets.rosters import (
     workbook,
 )
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError, Unauthenticated
-from resolvers.archive import archives
 from resolvers.people import bound_to, pupil_by_id
 from schema.context import Context
 
@@ -181,7 +180,6 @@ async def _export(context: Context, under: str | None) -> Response:
     return xlsx_response(workbook(rows), f"{tenant.name}队员名册.xlsx")
 
 
-ARCHIVE_KINDS = {"status": "队籍", "badge": "奖章", "revoked": "奖章", "points": "积分"}
 ARCHIVE_FORMATS = ("json", "xlsx", "html")
 
 
@@ -213,7 +211,7 @@ async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
         await context.org.unit.load(squadron.parent_id) if squadron and squadron.parent_id else None
     )
     async with context.session() as session:
-        events = (await archives(session, [pk]))[0]
+        events = (await archives_async(session, [pk]))[0]
         await record(session, principal, "exportArchive", "Pupil", pk, details={"format": fmt})
     tenant = await context.tenant()
     head = {
@@ -225,11 +223,7 @@ async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
         "status": STATUSES[found.status],
         "joinedOn": found.joined_on.isoformat() if found.joined_on else None,
     }
-    rows = [
-        {"date": e.on.isoformat(), "kind": ARCHIVE_KINDS[e.kind], "title": e.title,
-         "detail": e.detail, "points": e.points}
-        for e in events
-    ]  # fmt: skip
+    rows = archive_rows(events)
     filename = f"{found.name}的成长档案"
     if fmt == "json":
         body = json.dumps({"pupil": head, "events": rows}, ensure_ascii=False, indent=2)
@@ -245,45 +239,34 @@ async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
             (r["date"], r["kind"], r["title"], r["detail"], str(r["points"] or "")) for r in rows
         ]
         return xlsx_response(sheet_workbook("成长档案", columns, table), f"{filename}.xlsx")
-    return HTMLResponse(_archive_page(head, rows))
+    return HTMLResponse(archive_page([(head, rows)]))
 
 
 def _attachment(filename: str) -> str:
     return f"attachment; filename*=UTF-8''{urllib.parse.quote(filename)}"
 
 
-def _archive_page(head: dict[str, object], rows: list[dict[str, object]]) -> str:
-    """A page that prints on A4: who, then the archive as a table."""
-    e = html.escape
-    facts = "".join(
-        f"<div><dt>{label}</dt><dd>{e(str(head[key] or '—'))}</dd></div>"
-        for label, key in (("姓名", "name"), ("县（区）", "county"), ("学校", "school"),
-                           ("中队", "squadron"), ("年级", "grade"), ("状态", "status"),
-                           ("入队日期", "joinedOn"))
-    )  # fmt: skip
-    lines = (
-        "".join(
-            f"<tr><td>{e(str(r['date']))}</td><td>{e(str(r['kind']))}</td><td>{e(str(r['title']))}</td>"
-            f"<td>{e(str(r['detail'] or ''))}</td><td class=n>{e(str(r['points'] or ''))}</td></tr>"
-            for r in rows
-        )
-        or "<tr><td colspan=5>暂无记录</td></tr>"
+async def archives_download(request: Request) -> Response:
+    """`GET /exports/archives/<export ID>.zip`: a unit's growth archives, once the job is done."""
+    from resolvers.archive_exports import visible_export
+
+    context = Context(request=request, response=Response(), services=request.app.state.services)
+    try:
+        principal = await context.user()
+        row = await visible_export(context, request.path_params["id"])
+        if row is None or not row.has_content:
+            raise NotFound("没有这次导出，或尚未完成，或已过保留期", code="NOT_FOUND")
+        async with context.session() as session:
+            content = (
+                await session.execute(
+                    select(archive_exports.c.content).where(archive_exports.c.id == row.id)
+                )
+            ).scalar_one()
+            await record(session, principal, "downloadArchives", "ArchiveExport", row.id)
+    except RedscarfError as exc:
+        return error_response(exc)
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"Content-Disposition": _attachment("成长档案.zip")},
     )
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{e(str(head["name"]))} · 少先队员成长档案</title>
-<style>
-  @page {{ size: A4; margin: 18mm 16mm; }}
-  body {{ font-family: "Noto Serif CJK SC", "Songti SC", SimSun, serif; color: #222; margin: 0 auto; max-width: 178mm; }}
-  h1 {{ text-align: center; font-size: 20pt; letter-spacing: .2em; color: #b3141c; }}
-  dl {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 2mm 8mm; margin: 0 0 6mm; }}
-  dl div {{ display: flex; gap: 3mm; border-bottom: 1px solid #ccc; }} dt {{ color: #666; }} dd {{ margin: 0; }}
-  table {{ width: 100%; border-collapse: collapse; font-size: 10.5pt; }}
-  th, td {{ border: 1px solid #999; padding: 1.5mm 2mm; text-align: left; vertical-align: top; }}
-  th {{ background: #f4e1e1; }} td.n {{ text-align: right; white-space: nowrap; }}
-  tr {{ break-inside: avoid; }} thead {{ display: table-header-group; }}
-  footer {{ margin-top: 8mm; font-size: 9pt; color: #666; }}
-</style></head>
-<body><h1>少先队员成长档案</h1><dl>{facts}</dl>
-<table><thead><tr><th>日期</th><th>类别</th><th>事项</th><th>说明</th><th>积分</th></tr></thead>
-<tbody>{lines}</tbody></table>
-<footer>本档案由县（区）少工委平台生成，供推优入团等使用。</footer></body></html>"""

@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.printer import print_schema
 
 from resolvers import accounts, pupil_mutations, unit_mutations
+from resolvers import archive_exports as archive_export_resolvers
 from resolvers import badges as badge_resolvers
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
@@ -50,6 +51,7 @@ from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
 from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitPayload
+from schema.points import ArchiveExport, ExportArchivesPayload
 from schema.pupils import (
     EnrolPupilsPayload,
     PromoteGradesPayload,
@@ -101,6 +103,10 @@ class Query:
     roster_import: RosterImport | None = strawberry.field(
         resolver=import_resolvers.roster_import,
         description="一次名册导入的进展和结果（发起人，或对该类名册有全县权限的管理员）。",
+    )
+    archive_export: ArchiveExport | None = strawberry.field(
+        resolver=archive_export_resolvers.archive_export,
+        description="一次成长档案导出的进展和下载地址（发起人，或可查看全县队员的管理员）。",
     )
     badges: list[Badge] = strawberry.field(
         resolver=badge_resolvers.badge_catalogue,
@@ -265,6 +271,10 @@ class Mutation:
             "直接颁发奖章：基础章（学校按学期）、特色章、上级授予的四五星章（县级登记）；"
             "积分按本县规则发放，每项只发一次。一至三星章须经评选（nominateForBadge）。"
         ),
+    )
+    export_archives: ExportArchivesPayload = strawberry.field(
+        resolver=archive_export_resolvers.export_archives,
+        description="导出一个中队、学校（或更大范围）所有在调用者辖区内队员的成长档案（后台任务）。",
     )
     create_badge: BadgePayload = strawberry.field(
         resolver=badge_resolvers.create_badge,

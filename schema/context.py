@@ -30,13 +30,13 @@ from strawberry.dataloader import DataLoader
 from authz.enforcer import Authorizer, ListScope
 from authz.principal import Principal, Scope
 from domain.accounts.senders import CodeSender
+from domain.archive import Event, archives_async
 from domain.audit.service import county_entries
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.errors import Forbidden, RedscarfError, Unauthenticated
 from redscarf.keys import Keys
 from redscarf.settings import Settings
-from resolvers.archive import Event, archives
 from resolvers.ledger import Balance, Entry, HistoryKey, balances, histories
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
 from schema.ids import decode_global_id
@@ -132,7 +132,7 @@ class Context:
 
         async def load_archives(ids: list[int]) -> list[list[Event]]:
             async with self.session() as session:
-                return await archives(session, ids)
+                return await archives_async(session, ids)
 
         self.archives = DataLoader(load_fn=load_archives)
         self.points = DataLoader(load_fn=load_balances)

@@ -8,6 +8,7 @@ import enum
 import strawberry
 
 from schema.node import PageInfo
+from schema.user_errors import UserError
 
 
 @strawberry.type(description="队员的积分。")
@@ -55,3 +56,26 @@ class ArchiveEntry:
     title: str = strawberry.field(description="事项，如 获得一星章。")
     detail: str | None = strawberry.field(description="说明：入队批次、事迹、兑换物品等。")
     points: int | None = strawberry.field(description="相应的积分变动。")
+
+
+@strawberry.type(description="一个单位所有队员的成长档案，由后台任务导出为一个文件。")
+class ArchiveExport:
+    id: strawberry.ID = strawberry.field(description="导出的全局 ID。")
+    done: bool = strawberry.field(description="是否已完成。")
+    failed: bool = strawberry.field(description="后台任务是否失败（已重试）。")
+    pupils: int | None = strawberry.field(description="导出的队员人数。")
+    download_url: str | None = strawberry.field(
+        description="下载地址（zip：可打印的 HTML 与 JSON），凭同样的登录凭证下载，保留数日。"
+    )
+    created_at: dt.datetime = strawberry.field(description="开始时间。")
+
+
+@strawberry.input(description="导出一个中队或学校（或乡镇、全县）所有队员的成长档案。")
+class ExportArchivesInput:
+    unit_id: strawberry.ID = strawberry.field(description="单位的全局 ID。")
+
+
+@strawberry.type(description="导出成长档案的结果；导出在后台进行，用 archiveExport 查询。")
+class ExportArchivesPayload:
+    archive_export: ArchiveExport | None = strawberry.field(description="这次导出。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示已开始。")

@@ -284,6 +284,26 @@ def _collective(world: World, services: Any, place: str) -> dict[str, Any]:
             "y": next(_years)}  # fmt: skip
 
 
+def _an_archive_export(world: World, services: Any, place: str) -> dict[str, Any]:
+    """An export of S1's archives someone else (reaching the whole county) asked for."""
+    from sqlalchemy import insert
+
+    from domain.archive import archive_exports
+    from tests.graphql_client import tenant_of
+
+    side = world.b if place == "other" else world.a
+    unit = side.units["S" if place == "other" else "S1"]
+    someone = {"kind": "user", "id": 0, "name": "someone", "roles": "county_admin",
+               "everything": False, "paths": ["c"]}  # fmt: skip
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        pk = conn.execute(
+            insert(archive_exports)
+            .values(unit_id=unit.id, requested_by=someone)
+            .returning(archive_exports.c.id)
+        ).scalar_one()
+    return {"id": gid("ArchiveExport", side.county.code, pk)}
+
+
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
     """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
     return {
@@ -547,6 +567,13 @@ OPERATIONS: dict[str, Op] = {
             guardian="ok",
             county_app="ok",
         ),
+    ),
+    "archiveExport": Op(
+        "query($id: ID!) { archiveExport(id: $id) { createdAt } }",
+        "archiveExport",
+        "object",
+        {**table("hidden", anonymous=U), "county_admin": ("ok", "ok", "hidden")},
+        _an_archive_export,
     ),
     "rosterImport": Op(
         "query($id: ID!) { rosterImport(id: $id) { state } }",
@@ -872,6 +899,19 @@ OPERATIONS: dict[str, Op] = {
         "object",
         award_write(),
         _candidacy("awarded"),
+    ),
+    "exportArchives": Op(
+        "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { createdAt } } }",
+        "exportArchives",
+        "object",
+        {
+            **table((F, F, "UNIT_NOT_FOUND"), anonymous=U),
+            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
+            "township_admin": ("ok", F, "UNIT_NOT_FOUND"),
+            "brigade_counselor": ("ok", F, "UNIT_NOT_FOUND"),
+            "county_app": ("ok", F, "UNIT_NOT_FOUND"),
+        },
+        lambda world, services, place: {"u": unit_id(place, world)},
     ),
     "createBadge": Op(
         'mutation { createBadge(input: {name: "小红花章", level: SPECIAL}) '

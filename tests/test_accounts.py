@@ -893,6 +893,11 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             )
         )["createPupil"]["pupil"]["id"]
         await run_a_badge_year(do, admin, county, engine, badged, squadron_id)
+        await do(
+            "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { done } } }",
+            {"u": squadron_id},
+            headers=admin,
+        )
         admin_name = account(client, "county_admin", county.code)
         challenge = (await sign_in(client, admin_name))["mfaToken"]
         secret = (

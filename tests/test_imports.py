@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import json
+import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,6 +34,7 @@ from domain.spreadsheets.rosters import (
     UNIT_COLUMNS,
 )
 from redscarf.settings import Settings
+from schema.ids import encode_global_id
 from tenants.provisioning import County
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
@@ -624,3 +627,52 @@ async def test_a_one_star_list_grants_its_points_once_however_often_it_is_import
     ]
     with engine.connect() as conn:
         assert ledger.verify(conn, school["county"].schema_name).problems == []
+
+
+async def test_a_schools_archives_come_in_one_file_from_a_job(
+    admin: Importer, school: dict[str, Any], gql: GraphQLClient
+) -> None:
+    rows = [
+        pupil_row(NAMES[i], None, 性别="男", 中队=["四（1）中队", "五（2）中队"][i % 2])
+        for i in range(4)
+    ]
+    assert (await admin.run(xlsx(rows)))["state"] == "DONE"
+    county = school["county"]
+    follow = "query($id: ID!) { archiveExport(id: $id) { done failed pupils downloadUrl } }"
+
+    async def export(who: dict[str, str], unit: Any) -> dict[str, Any]:
+        started = await gql.data(
+            "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { id } } }",
+            {"u": encode_global_id("Unit", county.code, unit.id)},
+            headers=who,
+        )
+        export_id = started["exportArchives"]["archiveExport"]["id"]
+        for _ in range(300):
+            found = (await gql.data(follow, {"id": export_id}, headers=who))["archiveExport"]
+            if found["done"] or found["failed"]:
+                return found
+            await asyncio.sleep(0.1)
+        raise AssertionError("the export did not finish")
+
+    whole = await export(admin.headers, school["brigade"])
+    assert (whole["done"], whole["pupils"]) == (True, 4)
+    got = await gql.http.get(whole["downloadUrl"], headers=admin.headers)
+    assert got.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(got.content)) as archive:
+        page = archive.read("成长档案.html").decode()
+        documents = json.loads(archive.read("成长档案.json"))
+    assert page.count("<section>") == 4
+    assert sorted(d["pupil"]["name"] for d in documents) == sorted(NAMES[:4])
+    assert documents[0]["events"][0]["title"] == "加入中国少年先锋队"
+    # A squadron counselor asking for the whole school gets their squadron's pupils only.
+    counselor = {"Authorization": "Bearer " + gql.token_for(
+        "squadron_counselor", county.code, school["squadron"].path), "X-County": county.code}  # fmt: skip
+    refused = await gql.execute(
+        "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { id } } }",
+        {"u": encode_global_id("Unit", county.code, school["brigade"].id)},
+        headers=counselor,
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    mine = await export(counselor, school["squadron"])
+    assert mine["pupils"] == 2
+    assert (await gql.http.get(whole["downloadUrl"], headers=counselor)).status_code == 404

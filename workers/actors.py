@@ -157,3 +157,20 @@ def import_roster(county_code: str, import_id: int, job_id: str) -> dict[str, An
         lambda done, total, message: job.progress(done, total, message),
         report_days=runtime.settings.import_report_days,
     )
+
+
+@job_actor(time_limit=2 * 3600 * 1000)
+def export_archives(county_code: str, export_id: int, job_id: str) -> dict[str, Any]:
+    """The growth archives of a unit's pupils in one file (idempotent: an export done stays)."""
+    from domain.archive import export_unit
+    from domain.people.pupils import STATUS_LABELS
+
+    runtime = current_runtime()
+    tenant = county_tenant(runtime.engine, county_code)
+    job = running_job()
+    job.progress(0, None, "生成成长档案")
+    with tenant_connection(runtime.engine, tenant) as conn:
+        written = export_unit(conn, export_id, tenant.name,
+                              {str(k): v for k, v in STATUS_LABELS.items()})  # fmt: skip
+    job.progress(1, 1, "完成")
+    return {"pupils": written}

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from domain.archive import archive_exports
 from domain.imports import counselors, one_star, pupils, units
 from domain.imports.common import MAX_ERRORS_SHOWN, Plan, Requester
 from domain.imports.tables import ImportKind, ImportState, roster_imports, uploads
@@ -127,7 +128,8 @@ def _end(conn: Connection, import_id: int, **values: Any) -> None:
 
 
 def purge_reports(conn: Connection, days: int) -> int:
-    """Forget error reports (and uploads never imported) older than `days`; returns how many."""
+    """Forget error reports, uploads never imported and exported archives older than `days`
+    (they hold children's personal data); returns how many."""
     age = func.now() - func.make_interval(0, 0, 0, days)
     reports = conn.execute(
         update(roster_imports)
@@ -142,7 +144,12 @@ def purge_reports(conn: Connection, days: int) -> int:
         .where(uploads.c.created_at < age, uploads.c.content.is_not(None))
         .values(content=None)
     ).rowcount
-    return reports + files
+    archives = conn.execute(
+        update(archive_exports)
+        .where(archive_exports.c.finished_at < age, archive_exports.c.content.is_not(None))
+        .values(content=None)
+    ).rowcount
+    return reports + files + archives
 
 
 def mark_running(engine: Engine, tenant: Tenant, import_id: int) -> None:
