@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from strawberry.types import Info
 
 from authz.principal import COUNTY_ROOT
+from authz.sql import scope_predicate
 from domain.audit.service import county_entries
 from domain.badges import awards as rules
 from domain.badges.tables import award_objections, badge_awards, badges
 from domain.imports.common import uploader
 from domain.org.tables import units
+from domain.people.tables import pupils
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
-from resolvers.people import PupilRecord, pupils_by_ids
+from resolvers.people import PupilRecord, bound_to, pupils_by_ids
 from resolvers.pupils import caller_user_id
 from schema.badges import (
     AwardBadgeInput,
@@ -32,6 +34,8 @@ from schema.badges import (
     BadgeAwardsPayload,
     BadgeLevel,
     BadgePayload,
+    BadgeQuota,
+    BadgeQuotaPayload,
     ConfirmBadgeAwardsInput,
     CreateBadgeInput,
     NominateForBadgeInput,
@@ -41,6 +45,7 @@ from schema.badges import (
     ResolveAwardObjectionInput,
     ReviewBadgeCandidatesInput,
     RevokeBadgeAwardInput,
+    SetBadgeQuotaInput,
     SetPointsRuleInput,
     StartBadgeNoticeInput,
     UpdateBadgeInput,
@@ -51,6 +56,7 @@ from schema.user_errors import user_errors
 
 T = TypeVar("T")
 MAX_PUPILS = 500
+MAX_LISTED = 500
 
 
 def _badge(row: Any, county: str) -> Badge:
@@ -279,6 +285,71 @@ async def update_badge(info: Info[Context, None], input: UpdateBadgeInput) -> Ba
     except RedscarfError as exc:
         return BadgePayload(badge=None, user_errors=user_errors(exc))
     return BadgePayload(badge=await _fresh_badge(context, row.id), user_errors=[])
+
+
+async def set_badge_quota(
+    info: Info[Context, None], input: SetBadgeQuotaInput
+) -> BadgeQuotaPayload:
+    context = info.context
+    await context.user()
+    await context.require("badge", "write")
+    try:
+        await _in_county(
+            context,
+            lambda conn: rules.set_quota(conn, input.level.value, input.percent),
+            "setBadgeQuota",
+            lambda _: [{"object_type": "BadgeQuota", "object_id": input.level.value,
+                        "details": {"percent": input.percent}}],
+        )  # fmt: skip
+    except RedscarfError as exc:
+        return BadgeQuotaPayload(quota=None, user_errors=user_errors(exc, "percent"))
+    return BadgeQuotaPayload(
+        quota=BadgeQuota(level=input.level, percent=input.percent), user_errors=[]
+    )
+
+
+async def badge_awards_list(
+    info: Info[Context, None],
+    badge_id: Annotated[
+        strawberry.ID | None, strawberry.argument(description="只列这枚奖章。")
+    ] = None,
+    state: Annotated[AwardState | None, strawberry.argument(description="只列这一状态。")] = None,
+    academic_year: Annotated[int | None, strawberry.argument(description="只列这一学年。")] = None,
+    under: Annotated[
+        strawberry.ID | None, strawberry.argument(description="只列该单位之下队员的。")
+    ] = None,
+    first: Annotated[
+        int, strawberry.argument(description=f"最多条数（不超过 {MAX_LISTED}）。")
+    ] = 100,
+) -> list[BadgeAward]:
+    """Awards and candidacies of the pupils the caller sees (the selection's worklist)."""
+    context = info.context
+    await context.user()
+    scope = await context.list_scope("pupil", "read")
+    place = units.alias("place")
+    stmt = (
+        select(badge_awards.c.id)
+        .join(pupils, pupils.c.id == badge_awards.c.pupil_id)
+        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        .where(scope_predicate(scope, place.c.path, bound=bound_to(await caller_user_id(context))))
+        .order_by(badge_awards.c.created_at.desc(), badge_awards.c.id.desc())
+        .limit(max(0, min(first, MAX_LISTED)))
+    )
+    if badge_id is not None:
+        stmt = stmt.where(badge_awards.c.badge_id == (await _badge_row(context, badge_id)).id)
+    if state is not None:
+        stmt = stmt.where(badge_awards.c.state == state.value)
+    if academic_year is not None:
+        stmt = stmt.where(badge_awards.c.academic_year == academic_year)
+    if under is not None:
+        pk = await context.own_id("Unit", under)
+        unit = await context.org.unit.load(pk) if pk is not None else None
+        if unit is None:
+            raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
+        stmt = stmt.where(place.c.path.op("<@")(func.text2ltree(unit.path)))
+    async with context.session() as session:
+        ids = list((await session.execute(stmt)).scalars())
+    return await awards_by_id(context, ids)
 
 
 async def _fresh_badge(context: Context, pk: int) -> Badge:

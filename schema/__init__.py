@@ -41,6 +41,7 @@ from schema.badges import (
     BadgeAward,
     BadgeAwardsPayload,
     BadgePayload,
+    BadgeQuotaPayload,
     PointsRulePayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
@@ -107,6 +108,10 @@ class Query:
     archive_export: ArchiveExport | None = strawberry.field(
         resolver=archive_export_resolvers.archive_export,
         description="一次成长档案导出的进展和下载地址（发起人，或可查看全县队员的管理员）。",
+    )
+    badge_awards: list[BadgeAward] = strawberry.field(
+        resolver=badge_resolvers.badge_awards_list,
+        description="奖章记录和评选（最新的在前）：调用者可见的队员的，可按奖章、状态、学年、单位筛选。",
     )
     badges: list[Badge] = strawberry.field(
         resolver=badge_resolvers.badge_catalogue,
@@ -275,6 +280,10 @@ class Mutation:
     export_archives: ExportArchivesPayload = strawberry.field(
         resolver=archive_export_resolvers.export_archives,
         description="导出一个中队、学校（或更大范围）所有在调用者辖区内队员的成长档案（后台任务）。",
+    )
+    set_badge_quota: BadgeQuotaPayload = strawberry.field(
+        resolver=badge_resolvers.set_badge_quota,
+        description="设定一至四星章的评选名额百分比（县级管理员；默认 30、30、20、10）。",
     )
     create_badge: BadgePayload = strawberry.field(
         resolver=badge_resolvers.create_badge,

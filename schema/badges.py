@@ -191,6 +191,24 @@ class SetPointsRuleInput:
     effective_from: dt.date = strawberry.field(description="生效日期。")
 
 
+@strawberry.input(description="设定一个星级的评选名额：候选人（已获下一级者）中可获该级的百分比。")
+class SetBadgeQuotaInput:
+    level: BadgeLevel = strawberry.field(description="STAR1 至 STAR4。")
+    percent: int = strawberry.field(description="0–100，如一星章 30。")
+
+
+@strawberry.type(description="一个星级的评选名额。")
+class BadgeQuota:
+    level: BadgeLevel = strawberry.field(description="星级。")
+    percent: int = strawberry.field(description="百分比。")
+
+
+@strawberry.type(description="设定评选名额的结果。")
+class BadgeQuotaPayload:
+    quota: BadgeQuota | None = strawberry.field(description="新的名额。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
 @strawberry.type(description="奖章操作的结果。")
 class BadgeAwardsPayload:
     awards: list[BadgeAward] = strawberry.field(description="涉及的奖章记录。")

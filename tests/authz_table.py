@@ -257,6 +257,11 @@ def _candidacy(state: str, *, objection: bool = False) -> Setup:
     return setup
 
 
+def _a_candidacy_of_p1(world: World, services: Any, place: str) -> dict[str, Any]:
+    _candidacy("nominated")(world, services, "in")
+    return {}
+
+
 def _award_variables(world: World, services: Any, place: str) -> dict[str, Any]:
     return {
         "p": pupil_id(place, world),
@@ -552,6 +557,23 @@ OPERATIONS: dict[str, Op] = {
             county_app="ok",
         ),
         _a_request_about_p1,
+    ),
+    "badgeAwards": Op(
+        "{ badgeAwards { state } }",
+        "badgeAwards",
+        "county",
+        # everyone who sees P1 sees its candidacy (the setup); the rest an empty list
+        county_wide(
+            "hidden",
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="ok",
+            team_counselor="ok",
+            guardian="ok",
+            county_app="ok",
+        ),
+        _a_candidacy_of_p1,
     ),
     "badges": Op(
         "{ badges { code } }",
@@ -944,6 +966,12 @@ OPERATIONS: dict[str, Op] = {
             "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
         },
         _collective,
+    ),
+    "setBadgeQuota": Op(
+        "mutation { setBadgeQuota(input: {level: STAR2, percent: 30}) { quota { percent } } }",
+        "setBadgeQuota",
+        "county",
+        county_wide(F, county_admin="ok"),
     ),
     "setPointsRule": Op(
         'mutation { setPointsRule(input: {level: STAR1, points: 20, effectiveFrom: "2025-09-01"}) '

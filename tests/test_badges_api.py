@@ -43,8 +43,12 @@ async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engi
     for code in basics:
         given = await do(AWARD, {"b": catalogue[code], "p": [pupil], "t": 1}, headers=headers)
         assert given["awardBadge"]["userErrors"] == [], given
-    with engine.begin() as conn:  # a county whose one-star quota is everyone eligible
-        conn.execute(text(f'UPDATE "{county.schema_name}".badge_quotas SET percent = 100'))
+    quota = await do(  # a county whose one-star quota is everyone eligible
+        "mutation { setBadgeQuota(input: {level: STAR1, percent: 100}) { quota { percent } "
+        "userErrors { code } } }",
+        headers=headers,
+    )
+    assert quota["setBadgeQuota"]["quota"] == {"percent": 100}, quota
     nominated = await do(
         "mutation($b: ID!, $p: [ID!]!) { nominateForBadge(input: {badgeId: $b, pupilIds: $p, "
         'academicYear: 2025, evidence: "热心助人"}) { awards { id state } userErrors { code } } }',
@@ -52,6 +56,12 @@ async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engi
         headers=headers,
     )
     (candidacy,) = nominated["nominateForBadge"]["awards"]
+    worklist = await do(
+        "query($b: ID!) { badgeAwards(badgeId: $b, state: NOMINATED) { id pupilName } }",
+        {"b": catalogue["star.1"]},
+        headers=headers,
+    )
+    assert [a["id"] for a in worklist["badgeAwards"]] == [candidacy["id"]]
     ids = [candidacy["id"]]
     reviewed = await do(
         STEP % ("reviewBadgeCandidates", ", approve: true"), {"ids": ids}, headers=headers

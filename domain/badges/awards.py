@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from domain.badges.tables import (
@@ -114,6 +115,18 @@ def update_badge(conn: Connection, badge_id: int, values: dict[str, Any]) -> Non
         values["name"] = values["name"].strip()
     if values:
         conn.execute(update(badges).where(badges.c.id == badge_id).values(**values))
+
+
+def set_quota(conn: Connection, level: str, percent: int) -> None:
+    if level not in (BadgeLevel.STAR1, BadgeLevel.STAR2, BadgeLevel.STAR3, BadgeLevel.STAR4):
+        raise InvalidInput("名额只适用于一至四星章", code="INVALID_LEVEL")
+    if not 0 <= percent <= 100:
+        raise InvalidInput("名额百分比应在 0–100 之间", code="INVALID_PERCENT")
+    conn.execute(
+        pg_insert(badge_quotas)
+        .values(level=level, percent=percent)
+        .on_conflict_do_update(index_elements=["level"], set_={"percent": percent})
+    )
 
 
 # --- points rules --------------------------------------------------------------------------
