@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 
+from domain.archive import archive_exports, export_unit
 from domain.audit.tables import audit_log
 from domain.imports.common import Requester
 from domain.imports.service import run_import
 from domain.imports.tables import roster_imports, uploads
 from domain.people.guardians import PHONE
 from domain.people.names import pinyin_of
-from domain.people.pupils import ID_NUMBER
+from domain.people.pupils import ID_NUMBER, STATUS_LABELS
 from domain.people.tables import pupil_status_changes, pupils
 from domain.people.transfers import SNAPSHOT
 from domain.spreadsheets.reading import mentions
@@ -166,12 +167,34 @@ async def test_after_a_deletion_request_no_table_holds_the_pupils_personal_data(
     ended = run_import(engine, tenant_of(county), import_id, cipher, lambda *_: None)
     assert ended["state"] == "invalid"
 
+    # A badge whose evidence names the child, and the school's archives exported to a file.
+    basic = await gql.data("{ badges { id code } }", headers=admin)
+    first_basic = next(b["id"] for b in basic["badges"] if b["code"] == "basic.hongqi.1")
+    awarded = await gql.data(
+        "mutation($b: ID!, $p: ID!, $e: String) { awardBadge(input: {badgeId: $b, pupilIds: [$p], "
+        "academicYear: 2025, term: 1, evidence: $e}) { userErrors { code } } }",
+        {"b": first_basic, "p": child, "e": f"{name}热心助人"},
+        headers=admin,
+    )
+    assert awarded["awardBadge"]["userErrors"] == []
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        export_id = conn.execute(
+            insert(archive_exports)
+            .values(unit_id=county_world["squadron"].id, requested_by=requester.as_json())
+            .returning(archive_exports.c.id)
+        ).scalar_one()
+        assert (
+            export_unit(conn, export_id, county.name, {str(k): v for k, v in STATUS_LABELS.items()})
+            == 2
+        )
+
     # The scan below finds the child everywhere it was written before the deletion.
     needles = [first_name, name, number, pinyin_of(name)[0], "阿卜杜"]
     hashes = [cipher.keyed_hash(number, context=ID_NUMBER)]
     schemas = [county.schema_name, other.schema_name, "shared"]
     before = leftovers(engine, schemas, needles, hashes, cipher)
     for place in ('"pupils" holds', '"audit_log" holds', '"roster_imports".report',
+                  '"badge_awards" holds', '"archive_exports".content',
                   '"pupils".id_number_hash', '"pupils".id_number_enc',
                   '"pupil_transfers".snapshot_enc'):  # fmt: skip
         assert any(place in found for found in before), (place, before)
@@ -237,6 +260,11 @@ async def test_after_a_deletion_request_no_table_holds_the_pupils_personal_data(
             text(f'SELECT count(*) FROM "{county.schema_name}".audit_log')
         ).scalar_one()
     assert entries_after == entries_before + 2  # the erasure and the handling, nothing removed
+    # The badge stays (its points with it), its evidence goes.
+    kept = (await gql.data("{ badgeAwards { state pupilName evidence } }", headers=admin))[
+        "badgeAwards"
+    ]
+    assert kept == [{"state": "AWARDED", "pupilName": None, "evidence": None}]
 
 
 async def test_requests_are_refused_where_they_must_be(

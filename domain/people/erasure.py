@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
+from domain.archive import archive_exports
 from domain.audit.tables import audit_log
+from domain.badges.tables import award_objections, badge_awards
 from domain.imports.tables import roster_imports, uploads
 from domain.people.pupils import ID_NUMBER
 from domain.people.tables import (
@@ -142,6 +144,19 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
     county.execute(
         update(data_requests).where(data_requests.c.pupil_id == pupil_id).values(note=None)
     )
+    # So may what staff wrote of the child's badges (evidence, reasons, objections): the awards
+    # stay (with their points in the ledger), their words go.
+    awarded = select(badge_awards.c.id).where(badge_awards.c.pupil_id == pupil_id)
+    county.execute(
+        update(award_objections)
+        .where(award_objections.c.award_id.in_(awarded))
+        .values(content=ERASED_NAME, raised_by=None, resolution=None)
+    )
+    county.execute(
+        update(badge_awards)
+        .where(badge_awards.c.pupil_id == pupil_id)
+        .values(evidence=None, rejected_reason=None, revoked_reason=None)
+    )
     county.execute(
         update(guardian_bindings)
         .where(guardian_bindings.c.pupil_id == pupil_id, guardian_bindings.c.ended_at.is_(None))
@@ -151,7 +166,8 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
 
 
 def _forget_files(county: Connection, traces: list[str]) -> int:
-    """Clear the uploads and error reports that mention the pupil; returns how many."""
+    """Clear the uploads, error reports and archive exports that mention the pupil; returns
+    how many."""
     cleared = 0
     for pk, report in county.execute(
         select(roster_imports.c.id, roster_imports.c.report).where(
@@ -170,6 +186,16 @@ def _forget_files(county: Connection, traces: list[str]) -> int:
     ):
         if mentions(content, traces):
             county.execute(update(uploads).where(uploads.c.id == pk).values(content=None))
+            cleared += 1
+    for pk, content in county.execute(
+        select(archive_exports.c.id, archive_exports.c.content).where(
+            archive_exports.c.content.is_not(None)
+        )
+    ):
+        if mentions(content, traces):
+            county.execute(
+                update(archive_exports).where(archive_exports.c.id == pk).values(content=None)
+            )
             cleared += 1
     return cleared
 

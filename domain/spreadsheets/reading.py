@@ -303,13 +303,14 @@ def _folded(text: str) -> str:
 
 
 def mentions(content: bytes, needles: Sequence[str]) -> bool:
-    """Whether an xlsx file's text holds any of `needles` (compared as names are: full-width
-    folded, middle dots made one). A file that cannot be read counts as mentioning them."""
+    """Whether a zipped file's text (an xlsx file's XML, an export's HTML and JSON) holds any of
+    `needles`, compared as names are (full-width folded, middle dots made one; exports write
+    JSON unescaped). A file that cannot be read counts as mentioning them."""
     wanted = [_folded(n) for n in needles if n]
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             for name in archive.namelist():
-                if name.endswith(".xml"):
+                if name.endswith((".xml", ".html", ".json")):
                     text = _folded(archive.read(name).decode("utf-8", errors="replace"))
                     if any(n in text for n in wanted):
                         return True
