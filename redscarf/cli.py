@@ -398,6 +398,29 @@ def ledger_verify(
         raise typer.Exit(1)
 
 
+@ledger_app.command("expire")
+@friendly_errors
+def ledger_expire() -> None:
+    """让过期的积分回到县积分池（按各县的有效期规则；预留中的不动）；可每天定时运行。"""
+    from domain.ledger.service import expire
+    from tenants.registry import TenantStatus, tenants
+    from tenants.sessions import load_tenant, tenant_connection
+
+    with engine() as eng:
+        with eng.connect() as conn:
+            codes = list(
+                conn.execute(
+                    select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE)
+                ).scalars()
+            )
+            counties = [load_tenant(conn, code) for code in codes]
+        total = 0
+        for county in counties:
+            with tenant_connection(eng, county) as conn:
+                total += expire(conn, by="redscarf ledger expire")
+    console.print(f"已让 {total} 积分过期（{len(counties)} 个县）")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

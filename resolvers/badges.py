@@ -18,6 +18,7 @@ from domain.audit.service import county_entries
 from domain.badges import awards as rules
 from domain.badges.tables import award_objections, badge_awards, badges
 from domain.imports.common import uploader
+from domain.ledger import service as ledger
 from domain.org.tables import units
 from domain.people.tables import pupils
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
@@ -39,6 +40,7 @@ from schema.badges import (
     ConfirmBadgeAwardsInput,
     CreateBadgeInput,
     NominateForBadgeInput,
+    PointsExpiryPayload,
     PointsRule,
     PointsRulePayload,
     RecordAwardObjectionInput,
@@ -46,6 +48,7 @@ from schema.badges import (
     ReviewBadgeCandidatesInput,
     RevokeBadgeAwardInput,
     SetBadgeQuotaInput,
+    SetPointsExpiryInput,
     SetPointsRuleInput,
     StartBadgeNoticeInput,
     UpdateBadgeInput,
@@ -306,6 +309,25 @@ async def set_badge_quota(
     return BadgeQuotaPayload(
         quota=BadgeQuota(level=input.level, percent=input.percent), user_errors=[]
     )
+
+
+async def set_points_expiry(
+    info: Info[Context, None], input: SetPointsExpiryInput
+) -> PointsExpiryPayload:
+    context = info.context
+    await context.user()
+    await context.require("points_rule", "write", COUNTY_ROOT)
+    try:
+        await _in_county(
+            context,
+            lambda conn: ledger.set_expiry(conn, input.years),
+            "setPointsExpiry",
+            lambda _: [{"object_type": "CountySetting", "object_id": ledger.EXPIRY_SETTING,
+                        "details": {"years": input.years}}],
+        )  # fmt: skip
+    except RedscarfError as exc:
+        return PointsExpiryPayload(years=None, user_errors=user_errors(exc, "years"))
+    return PointsExpiryPayload(years=input.years, user_errors=[])
 
 
 async def badge_awards_list(

@@ -42,6 +42,7 @@ from schema.badges import (
     BadgeAwardsPayload,
     BadgePayload,
     BadgeQuotaPayload,
+    PointsExpiryPayload,
     PointsRulePayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
@@ -280,6 +281,10 @@ class Mutation:
     export_archives: ExportArchivesPayload = strawberry.field(
         resolver=archive_export_resolvers.export_archives,
         description="导出一个中队、学校（或更大范围）所有在调用者辖区内队员的成长档案（后台任务）。",
+    )
+    set_points_expiry: PointsExpiryPayload = strawberry.field(
+        resolver=badge_resolvers.set_points_expiry,
+        description="设定积分有效期（按学年；县级管理员）。已有的积分保持原到期日；过期由 `redscarf ledger expire` 每日处理，先用先到期的积分。",
     )
     set_badge_quota: BadgeQuotaPayload = strawberry.field(
         resolver=badge_resolvers.set_badge_quota,

@@ -197,6 +197,19 @@ class SetBadgeQuotaInput:
     percent: int = strawberry.field(description="0–100，如一星章 30。")
 
 
+@strawberry.input(description="积分有效期：自获得的学年起若干个学年，学年末过期；不填为永不过期。")
+class SetPointsExpiryInput:
+    years: int | None = strawberry.field(
+        default=None, description="1–10：1 表示当学年末过期；不填表示积分永不过期。"
+    )
+
+
+@strawberry.type(description="设定积分有效期的结果。")
+class PointsExpiryPayload:
+    years: int | None = strawberry.field(description="现在的有效期（学年数），空为永不过期。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
 @strawberry.type(description="一个星级的评选名额。")
 class BadgeQuota:
     level: BadgeLevel = strawberry.field(description="星级。")

@@ -967,6 +967,12 @@ OPERATIONS: dict[str, Op] = {
         },
         _collective,
     ),
+    "setPointsExpiry": Op(
+        "mutation { setPointsExpiry(input: {years: 2}) { years } }",
+        "setPointsExpiry",
+        "county",
+        county_wide(F, county_admin="ok"),
+    ),
     "setBadgeQuota": Op(
         "mutation { setBadgeQuota(input: {level: STAR2, percent: 30}) { quota { percent } } }",
         "setBadgeQuota",

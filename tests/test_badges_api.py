@@ -39,6 +39,11 @@ async def run_a_badge_year(do: Do, headers: dict[str, str], county: County, engi
         "{ rule { subject points version } userErrors { code } } }",
         headers=headers,
     )
+    expiry = await do(
+        "mutation { setPointsExpiry(input: {years: 3}) { years userErrors { code } } }",
+        headers=headers,
+    )
+    assert expiry["setPointsExpiry"] == {"years": 3, "userErrors": []}
     basics = [code for code in catalogue if code.startswith("basic.")]
     for code in basics:
         given = await do(AWARD, {"b": catalogue[code], "p": [pupil], "t": 1}, headers=headers)

@@ -6,6 +6,7 @@ concurrent transactions (threads with connections of their own).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -377,3 +378,43 @@ def test_ledger_verify_proves_a_county_and_finds_a_tampered_one(
     unknown = redscarf("ledger", "verify", "--county", "529999", env=db_env)
     assert unknown.returncode != 0
     assert "COUNTY_NOT_FOUND" in unknown.stderr
+
+
+def test_points_expire_by_academic_year_soonest_first_but_never_what_is_held(
+    engine: Engine, make_county: Callable[..., County]
+) -> None:
+    place = make_county()
+    assert ledger.expires_on(1, dt.date(2025, 10, 1)) == dt.date(2026, 8, 31)
+    assert ledger.expires_on(2, dt.date(2026, 3, 1)) == dt.date(2027, 8, 31)
+    assert ledger.expires_on(None, dt.date(2026, 3, 1)) is None
+    in_county(engine, place, lambda c: ledger.set_expiry(c, 1))
+    pupil = new_pupil(engine, place)
+    award(engine, place, pupil, 10, "old")
+    award(engine, place, pupil, 5, "new")
+    with engine.begin() as conn:  # the first ten were earned long ago
+        conn.execute(
+            text(f'UPDATE "{place.schema_name}".ledger_lots SET expires_on = :d WHERE amount = 10'),
+            {"d": dt.date(2020, 8, 31)},
+        )
+    spend(engine, place, pupil, 3, "spend")  # taken from the old points first
+    held = in_county(engine, place, lambda c: ledger.hold(c, "sign-up", pupil, 9))
+    # Seven old points are left, but nine of the twelve are held for a sign-up: three expire.
+    assert in_county(engine, place, lambda c: ledger.expire(c)) == 3
+    assert balance(engine, place, pupil) == (9, 9)
+    assert in_county(engine, place, lambda c: ledger.expire(c)) == 0  # nothing free to expire
+    in_county(engine, place, lambda c: ledger.void_hold(c, held))
+    assert in_county(engine, place, lambda c: ledger.expire(c)) == 4  # the rest of the old ones
+    assert balance(engine, place, pupil) == (5, 0)
+    assert in_county(engine, place, lambda c: ledger.expire(c)) == 0
+    assert verified(engine, place).problems == []
+    history = in_county(
+        engine, place,
+        lambda c: c.execute(text(f'SELECT kind FROM "{place.schema_name}".ledger_transactions ORDER BY id')).scalars().all(),
+    )  # fmt: skip
+    assert history.count("expiry") == 2
+
+
+def test_ledger_expire_runs_for_every_county(db_env: dict[str, str]) -> None:
+    done = redscarf("ledger", "expire", env=db_env)
+    assert done.returncode == 0, done.stderr
+    assert "积分过期" in done.stdout

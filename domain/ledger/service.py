@@ -12,6 +12,7 @@ finds it and returns it (`created=False`) if it asked for the same postings.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from domain.ledger.tables import (
     AccountKind,
     HoldState,
+    county_settings,
     ledger_accounts,
     ledger_holds,
+    ledger_lots,
     ledger_postings,
     ledger_transactions,
 )
@@ -130,9 +133,9 @@ def _existing(conn: Connection, key: str, kind: str, wanted: dict[int, int]) -> 
 
 def _apply(
     conn: Connection, wanted: dict[int, int], *, releasing: dict[int, int] | None = None
-) -> None:
+) -> set[int]:
     """Lock the accounts, check that no pupil goes below what it holds, change the balances
-    (and, for a posted hold, the held amounts)."""
+    (and, for a posted hold, the held amounts); returns the pupils' accounts among them."""
     releasing = releasing or {}
     rows = conn.execute(
         select(ledger_accounts.c.id, ledger_accounts.c.kind, ledger_accounts.c.balance,
@@ -155,6 +158,115 @@ def _apply(
             .where(ledger_accounts.c.id == row.id)
             .values(balance=balance, held=held)
         )
+    return {row.id for row in rows if row.kind == AccountKind.PUPIL}
+
+
+# --- lots: what a pupil holds, by when it expires -------------------------------------------
+
+EXPIRY_SETTING = "points_expiry_years"
+
+
+def expiry_years(conn: Connection) -> int | None:
+    """The county's rule: points expire at the end of the academic year this many years after
+    the one they were earned in (1: at the end of the same year); None: never."""
+    value = conn.execute(
+        select(county_settings.c.value).where(county_settings.c.key == EXPIRY_SETTING)
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def expires_on(years: int | None, earned: dt.date) -> dt.date | None:
+    if years is None:
+        return None
+    first = earned.year if earned.month >= 9 else earned.year - 1  # 学年 starts in September
+    return dt.date(first + years, 8, 31)
+
+
+def set_expiry(conn: Connection, years: int | None) -> None:
+    """Points earned from now on follow the rule; points already held keep their date."""
+    if years is None:
+        conn.execute(county_settings.delete().where(county_settings.c.key == EXPIRY_SETTING))
+        return
+    if not 1 <= years <= 10:
+        raise InvalidInput("积分有效期应为 1–10 个学年", code="INVALID_EXPIRY")
+    conn.execute(
+        pg_insert(county_settings)
+        .values(key=EXPIRY_SETTING, value=years)
+        .on_conflict_do_update(
+            index_elements=["key"], set_={"value": years, "updated_at": func.now()}
+        )
+    )
+
+
+def _lots(conn: Connection, transaction_id: int, credits: dict[int, int]) -> None:
+    """New lots for credits to pupils' accounts."""
+    if credits:
+        until = expires_on(expiry_years(conn), dt.date.today())
+        conn.execute(
+            insert(ledger_lots),
+            [{"account_id": a, "transaction_id": transaction_id, "amount": n, "remaining": n,
+              "expires_on": until} for a, n in credits.items()],
+        )  # fmt: skip
+
+
+def _consume(conn: Connection, account_id: int, amount: int) -> None:
+    """Take `amount` from a pupil's lots, soonest to expire first (the account is locked)."""
+    lots = conn.execute(
+        select(ledger_lots.c.id, ledger_lots.c.remaining)
+        .where(ledger_lots.c.account_id == account_id, ledger_lots.c.remaining > 0)
+        .order_by(ledger_lots.c.expires_on.asc().nulls_last(), ledger_lots.c.id)
+    ).all()
+    for lot in lots:
+        if amount <= 0:
+            break
+        taken = min(amount, lot.remaining)
+        conn.execute(
+            update(ledger_lots)
+            .where(ledger_lots.c.id == lot.id)
+            .values(remaining=ledger_lots.c.remaining - taken)
+        )
+        amount -= taken
+    if amount > 0:
+        raise Unbalanced(f"账户 {account_id} 的积分批次不足（差 {amount}）：请运行 ledger verify")
+
+
+def _move_lots(
+    conn: Connection, transaction_id: int, wanted: dict[int, int], pupils: set[int]
+) -> None:
+    credits = {a: n for a, n in wanted.items() if a in pupils and n > 0}
+    for account_id, amount in wanted.items():
+        if account_id in pupils and amount < 0:
+            _consume(conn, account_id, -amount)
+    _lots(conn, transaction_id, credits)
+
+
+def expire(conn: Connection, today: dt.date | None = None, *, by: str | None = None) -> int:
+    """Move the points past their expiry (but not those held for a sign-up) from each pupil
+    back to the pool, one transaction per pupil and day; returns the points expired."""
+    today = today or dt.date.today()
+    due = conn.execute(
+        select(ledger_lots.c.account_id, func.sum(ledger_lots.c.remaining))
+        .where(ledger_lots.c.remaining > 0, ledger_lots.c.expires_on < today)
+        .group_by(ledger_lots.c.account_id)
+        .order_by(ledger_lots.c.account_id)
+    ).all()
+    source = pool(conn) if due else None
+    expired = 0
+    for account_id, points in due:
+        row = conn.execute(
+            select(ledger_accounts.c.balance, ledger_accounts.c.held)
+            .where(ledger_accounts.c.id == account_id)
+            .with_for_update()
+        ).one()
+        amount = min(int(points), row.balance - row.held)
+        if amount > 0:
+            # The balance is part of the key: a rerun after a crash (nothing changed) is the same
+            # transaction; a later run after a hold was released expires what was left.
+            key = f"expire:{account_id}:{today.isoformat()}:{row.balance}"
+            done = post(conn, key, "expiry",
+                        [(account_id, -amount), (source, amount)], memo="积分过期", by=by)  # fmt: skip
+            expired += amount if done.created else 0
+    return expired
 
 
 def post(
@@ -180,7 +292,8 @@ def post(
     ).scalar()
     if transaction_id is None:
         return _existing(conn, key, kind, wanted)
-    _apply(conn, wanted, releasing=releasing)
+    pupils = _apply(conn, wanted, releasing=releasing)
+    _move_lots(conn, transaction_id, wanted, pupils)
     conn.execute(
         insert(ledger_postings),
         [
@@ -247,6 +360,12 @@ def issue_many(conn: Connection, grants: Sequence[Grant], *, kind: str, by: str 
         [row for pk, g in zip(ids, grants, strict=True)
          for row in ({"transaction_id": pk, "account_id": source, "amount": -g.points},
                      {"transaction_id": pk, "account_id": accounts[g.pupil_id], "amount": g.points})],
+    )  # fmt: skip
+    until = expires_on(expiry_years(conn), dt.date.today())
+    conn.execute(
+        insert(ledger_lots),
+        [{"account_id": accounts[g.pupil_id], "transaction_id": pk, "amount": g.points,
+          "remaining": g.points, "expires_on": until} for pk, g in zip(ids, grants, strict=True)],
     )  # fmt: skip
     credit: dict[int, int] = defaultdict(int)
     for g in grants:
@@ -410,6 +529,11 @@ _CHECKS = {
         SELECT a.id FROM {s}.ledger_accounts a
         LEFT JOIN {s}.ledger_holds h ON h.account_id = a.id AND h.state = 'open'
         GROUP BY a.id HAVING a.held <> coalesce(sum(h.amount), 0)""",
+    "pupils whose lots do not add up to their balance": """
+        SELECT a.id FROM {s}.ledger_accounts a
+        LEFT JOIN {s}.ledger_lots l ON l.account_id = a.id
+        WHERE a.kind = 'pupil'
+        GROUP BY a.id HAVING a.balance <> coalesce(sum(l.remaining), 0)""",
     "pupils holding more than they have": """
         SELECT id FROM {s}.ledger_accounts WHERE kind = 'pupil' AND (held > balance OR held < 0)""",
 }  # fmt: skip

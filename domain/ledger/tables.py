@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from tenants.metadata import tenant_metadata
 
@@ -103,4 +105,34 @@ ledger_holds = Table(
     CheckConstraint("state IN ('open', 'posted', 'voided')", name="state"),
     Index("ix_ledger_holds_account_id_open", "account_id", postgresql_where=text("state = 'open'")),
     comment="Points reserved (a sign-up's cost), then posted in full or part, or voided.",
+)
+
+ledger_lots = Table(
+    "ledger_lots",
+    tenant_metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("account_id", ForeignKey("tenant.ledger_accounts.id"), nullable=False),
+    Column("transaction_id", BigInteger, comment="The credit it came from (null: carried over)"),
+    Column("amount", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("expires_on", Date, comment="Last day it may be spent; null: never"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount > 0 AND remaining >= 0 AND remaining <= amount", name="remaining"),
+    Index(
+        "ix_ledger_lots_open",
+        "account_id",
+        "expires_on",
+        "id",
+        postgresql_where=text("remaining > 0"),
+    ),
+    comment="Pupils' points by when they expire; debits take the soonest first.",
+)
+
+county_settings = Table(
+    "county_settings",
+    tenant_metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="The county's own settings, e.g. points_expiry_years.",
 )
