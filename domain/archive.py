@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.badges.tables import AwardState, badge_awards, badges
+from domain.clock import local_date
 from domain.ledger.tables import AccountKind, ledger_accounts, ledger_postings, ledger_transactions
 from domain.org.tables import units
 from domain.people.tables import PupilStatus, pupil_status_changes, pupils
@@ -68,7 +69,7 @@ class Event:
 
 
 def _day(value: dt.datetime | dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
+    return local_date(value)  # China's day, not the server's
 
 
 async def archives_async(session: AsyncSession, pupil_ids: Sequence[int]) -> list[list[Event]]:

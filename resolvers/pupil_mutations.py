@@ -11,6 +11,7 @@ from typing import Any
 
 from strawberry.types import Info
 
+from domain import clock
 from domain.audit.service import record
 from domain.org.tables import UnitKind
 from domain.people.pupils import (
@@ -152,7 +153,7 @@ async def create_pupil(info: Info[Context, None], input: CreatePupilInput) -> Pu
         if pk is None:
             return PupilPayload(pupil=None, user_errors=_duplicate())
         await record_status(
-            session, [pk], status, joined or dt.date.today(), from_status=None, batch=input.batch
+            session, [pk], status, joined or clock.today(), from_status=None, batch=input.batch
         )
         await record(session, principal, "createPupil", "Pupil", pk, fields=sorted(values))
     return PupilPayload(pupil=await _pupil(context, pk), user_errors=[])
@@ -237,7 +238,7 @@ async def change_pupil_status(
     new = input.status.value
     try:
         check_transition(current.status, new)
-        if input.on_date > dt.date.today():
+        if input.on_date > clock.today():
             raise InvalidInput("生效日期不能晚于今天", code="INVALID_DATE")
     except RedscarfError as exc:
         return PupilPayload(pupil=None, user_errors=user_errors(exc, "status"))
@@ -313,7 +314,7 @@ async def promote_all_grades(
 ) -> PromoteGradesPayload:
     context = info.context
     await context.require("pupil", "promote", "c")
-    current = academic_year(dt.date.today())
+    current = academic_year(clock.today())
     if input.academic_year not in (current, current + 1):
         error = InvalidInput(f"只能为本学年（{current}）或下一学年升级", code="INVALID_YEAR")
         return PromoteGradesPayload(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from strawberry.types import Info
 
 from authz.principal import Principal, PrincipalKind
+from domain import clock
 from domain.audit.service import county_entries, record_shared
 from domain.org.tables import UnitKind
 from domain.people.pupils import ID_NUMBER, identity_columns
@@ -126,7 +127,7 @@ async def transfer_pupil(info: Info[Context, None], input: TransferPupilInput) -
                 pupil_id=found.id,
                 from_status=found.status,
                 to_status=PupilStatus.TRANSFERRED.value,
-                on_date=dt.date.today(),
+                on_date=clock.today(),
                 note=f"转往 {target.name}（{target.code}）",
             )
         )
@@ -266,7 +267,7 @@ async def accept_transfer(info: Info[Context, None], input: AcceptTransferInput)
                 pupil_id=pk,
                 from_status=None,
                 to_status=snapshot["status"],
-                on_date=dt.date.today(),
+                on_date=clock.today(),
                 note=f"转入自 {snapshot['from_county_name']}（{row.from_county}）",
             )
         )
@@ -322,7 +323,7 @@ async def decline_transfer(
                 pupil_id=row.from_pupil_id,
                 from_status=PupilStatus.TRANSFERRED.value,
                 to_status=snapshot["status"],
-                on_date=dt.date.today(),
+                on_date=clock.today(),
                 note=f"{tenant.name}未接收：{input.reason}",
             )
         )

@@ -209,6 +209,14 @@ async def test_the_growth_archive_is_one_query_and_one_export_away(
         gql.data, admin, county, engine, pupil, encode_global_id("Unit", county.code, squadron.id)
     )
 
+    with engine.begin() as conn:  # a badge given at 01:30 in China is that day's, not UTC's
+        conn.execute(
+            text(
+                f'UPDATE "{county.schema_name}".badge_awards SET awarded_at = '
+                "'2025-10-13 17:30:00+00' WHERE badge_id = (SELECT id FROM "
+                f"\"{county.schema_name}\".badges WHERE code = 'star.1')"
+            )
+        )
     archive = (await gql.data(
         "query($p: ID!) { pupil(id: $p) { archive { on kind title detail points } } }",
         {"p": pupil}, headers=admin,
@@ -216,7 +224,9 @@ async def test_the_growth_archive_is_one_query_and_one_export_away(
     assert archive[0] == {"on": "2022-10-13", "kind": "STATUS", "title": "加入中国少年先锋队",
                           "detail": "2022年秋季第一批", "points": None}  # fmt: skip
     titles = [e["title"] for e in archive]
-    assert "获得一星章" in titles
+    assert {"on": "2025-10-14", "title": "获得一星章"} in [
+        {"on": e["on"], "title": e["title"]} for e in archive
+    ]
     assert titles.count("获得红旗章（一）") == 1
     assert "红旗章（一）被撤销" in titles
     assert [e["on"] for e in archive] == sorted(e["on"] for e in archive)

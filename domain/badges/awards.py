@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from domain import clock
 from domain.badges.tables import (
     LIVE,
     AwardState,
@@ -241,7 +242,7 @@ def award(
     today: dt.date | None = None,
 ) -> list[int]:
     """Award a badge outright to pupils (basic, special, conferred stars); returns award ids."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     found = badge(conn, badge_id)
     if found.level in SELECTED:
         raise AwardRefused(
@@ -282,7 +283,7 @@ def award_collective(conn: Connection, badge_id: int, unit_id: int, academic_yea
         [{"badge_id": badge_id, "unit_id": unit_id, "academic_year": academic_year,
           "state": AwardState.NOMINATED.value, "evidence": evidence}],
     )  # fmt: skip
-    grant(conn, award_id, found, None, by, dt.date.today())
+    grant(conn, award_id, found, None, by, clock.today())
     return award_id
 
 
@@ -439,7 +440,7 @@ def review(conn: Connection, award_ids: Sequence[int], approve: bool, *, by: str
 def start_notice(conn: Connection, award_ids: Sequence[int], until: dt.date, *,
                  today: dt.date | None = None) -> None:  # fmt: skip
     """Put reviewed candidacies under public notice until a day (at least the next one)."""
-    if until <= (today or dt.date.today()):
+    if until <= (today or clock.today()):
         raise AwardRefused("公示截止日期应在今天之后", code="INVALID_NOTICE")
     _move(conn, award_ids, AwardState.REVIEWED,
           {"state": AwardState.NOTICED.value, "notice_until": until})  # fmt: skip
@@ -489,7 +490,7 @@ def confirm(conn: Connection, award_ids: Sequence[int], *, by: str,
             today: dt.date | None = None) -> int:  # fmt: skip
     """Award the candidacies whose public notice has ended with no objection open; returns the
     points granted."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     rows = conn.execute(
         select(badge_awards.c.id, badge_awards.c.state, badge_awards.c.notice_until,
                badge_awards.c.badge_id, badge_awards.c.pupil_id)

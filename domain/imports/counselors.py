@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from domain import clock
 from domain.audit.service import write_county_entries
 from domain.imports.common import Plan, Requester, RowProblem, UnitDirectory, choice, text_of
 from domain.people.names import normalise_name
@@ -69,8 +70,8 @@ def _appointment(row: SheetRow, directory: UnitDirectory, requester: Requester) 
         unit = team or squadron
     if not requester.reaches(unit.path):
         raise RowProblem("该单位不在您可管理的范围内", code="OUT_OF_SCOPE", column="学校")
-    started = parse_date(row.values.get("任职日期"), "任职日期") or dt.date.today()
-    if started > dt.date.today():
+    started = parse_date(row.values.get("任职日期"), "任职日期") or clock.today()
+    if started > clock.today():
         raise RowProblem(
             f"任职日期 {started.isoformat()} 还没到", code="INVALID_DATE", column="任职日期"
         )

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from domain import clock
 from domain.audit.service import write_county_entries
 from domain.badges.awards import Badge, points_for
 from domain.badges.tables import LIVE, AwardState, badge_awards, badges
@@ -63,10 +64,10 @@ class OneStarPlan(Plan):
 def _year(row: SheetRow) -> int:
     raw = text_of(row, "学年", limit=20)
     if raw is None:
-        return academic_year(dt.date.today())
+        return academic_year(clock.today())
     match = re.match(r"^\s*(\d{4})", raw)
     year = int(match.group(1)) if match else 0
-    if not 2000 <= year <= dt.date.today().year:
+    if not 2000 <= year <= clock.today().year:
         raise RowProblem(f"学年应写成 2025（即 2025—2026 学年），收到「{raw}」", code="INVALID_YEAR",
                          column="学年")  # fmt: skip
     return year
@@ -176,7 +177,7 @@ def apply(
         )
     ).one()
     badge = Badge(*row)
-    rule_id, points = points_for(conn, badge, dt.date.today())
+    rule_id, points = points_for(conn, badge, clock.today())
     by = f"{requester.kind}:{requester.id}"
     for start in range(0, len(plan.new), BATCH):
         batch = plan.new[start : start + BATCH]

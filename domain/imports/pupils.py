@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from domain import clock
 from domain.audit.service import write_county_entries
 from domain.imports.common import (
     Plan,
@@ -136,7 +137,7 @@ def _wanted(row: SheetRow, directory: UnitDirectory, cipher: FieldCipher) -> Wan
     joined = (
         parse_date(row.values.get("入队日期"), "入队日期") if "入队日期" in row.values else None
     )
-    if joined is not None and joined > dt.date.today():
+    if joined is not None and joined > clock.today():
         raise RowProblem(
             f"入队日期 {joined.isoformat()} 还没到", code="INVALID_DATE", column="入队日期"
         )
@@ -310,7 +311,7 @@ def apply(
     """Write a checked plan (in the caller's transaction: all of it or nothing)."""
     total = len(plan.inserts) + len(plan.updates)
     done = 0
-    today = dt.date.today()
+    today = clock.today()
     columns = [c.name for c in pupils.columns if c.name not in ("id", "created_at", "updated_at")]
     for start in range(0, len(plan.inserts), BATCH):
         batch = plan.inserts[start : start + BATCH]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from domain import clock
 from domain.ledger.tables import (
     AccountKind,
     HoldState,
@@ -201,7 +202,7 @@ def set_expiry(conn: Connection, years: int | None) -> None:
 def _lots(conn: Connection, transaction_id: int, credits: dict[int, int]) -> None:
     """New lots for credits to pupils' accounts."""
     if credits:
-        until = expires_on(expiry_years(conn), dt.date.today())
+        until = expires_on(expiry_years(conn), clock.today())
         conn.execute(
             insert(ledger_lots),
             [{"account_id": a, "transaction_id": transaction_id, "amount": n, "remaining": n,
@@ -243,7 +244,7 @@ def _move_lots(
 def expire(conn: Connection, today: dt.date | None = None, *, by: str | None = None) -> int:
     """Move the points past their expiry (but not those held for a sign-up) from each pupil
     back to the pool, one transaction per pupil and day; returns the points expired."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     due = conn.execute(
         select(ledger_lots.c.account_id, func.sum(ledger_lots.c.remaining))
         .where(ledger_lots.c.remaining > 0, ledger_lots.c.expires_on < today)
@@ -361,7 +362,7 @@ def issue_many(conn: Connection, grants: Sequence[Grant], *, kind: str, by: str 
          for row in ({"transaction_id": pk, "account_id": source, "amount": -g.points},
                      {"transaction_id": pk, "account_id": accounts[g.pupil_id], "amount": g.points})],
     )  # fmt: skip
-    until = expires_on(expiry_years(conn), dt.date.today())
+    until = expires_on(expiry_years(conn), clock.today())
     conn.execute(
         insert(ledger_lots),
         [{"account_id": accounts[g.pupil_id], "transaction_id": pk, "amount": g.points,

@@ -17,11 +17,11 @@ The erasure itself is audited, without any personal data.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
+from domain import clock
 from domain.archive import archive_exports
 from domain.audit.tables import audit_log
 from domain.badges.tables import award_objections, badge_awards
@@ -135,7 +135,7 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
             pupil_id=pupil_id,
             from_status=row.status,
             to_status=PupilStatus.ERASED.value,
-            on_date=dt.date.today(),
+            on_date=clock.today(),
             note="应监护人要求删除个人信息",
         )
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from domain import clock
 from domain.people.names import normalise_name, pinyin_of
 from domain.people.tables import PupilStatus
 from domain.personal.crypto import FieldCipher
@@ -56,7 +57,7 @@ def identity_columns(
         values["name"] = normalise_name(name)
         values["name_pinyin"], values["name_initials"] = pinyin_of(values["name"])
     if birth_date is not None:
-        if not dt.date(1990, 1, 1) <= birth_date <= dt.date.today():
+        if not dt.date(1990, 1, 1) <= birth_date <= clock.today():
             raise InvalidPupil(f"出生日期 {birth_date.isoformat()} 不可能", code="INVALID_DATE")
         values["birth_date"] = birth_date
     if gender is not None:

@@ -6,6 +6,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
+from domain import clock
 from redscarf.errors import InvalidInput
 from tenants.codes import PROVINCES
 
@@ -48,7 +49,7 @@ def parse_id_number(raw: str) -> IdNumber:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidIdNumber(f"身份证号码中的出生日期 {value[6:14]} 不存在") from None
-    if not dt.date(1900, 1, 1) <= birth <= dt.date.today():
+    if not dt.date(1900, 1, 1) <= birth <= clock.today():
         raise InvalidIdNumber(f"身份证号码中的出生日期 {birth.isoformat()} 不可能")
     if check_digit(value[:17]) != value[17]:
         raise InvalidIdNumber("身份证号码的校验位不对，请核对是否输错")

@@ -1,0 +1,20 @@
+"""The service's calendar: its users are in China, so "today", a school day, an academic year
+and the day a badge was awarded are China's (UTC+8), whatever the server's time zone is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> dt.date:
+    return dt.datetime.now(ZONE).date()
+
+
+def local_date(value: dt.datetime | dt.date) -> dt.date:
+    """The day a moment fell on in China (a date is already one)."""
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(ZONE).date()
+    return value
