@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import domain.accounts.tables
+import domain.activities.tables
 import domain.archive
 import domain.audit.tables
 import domain.badges.tables
@@ -18,6 +19,7 @@ from tenants.metadata import shared_metadata, tenant_metadata
 
 MODULES = (
     domain.accounts.tables,
+    domain.activities.tables,
     domain.archive,
     domain.audit.tables,
     domain.badges.tables,

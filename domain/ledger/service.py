@@ -107,6 +107,17 @@ def balance_of(conn: Connection, kind: AccountKind, owner_id: int | None) -> int
     return int(found or 0)
 
 
+def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> None:
+    """Lock accounts in key order, as every posting does: work that posts more than once in a
+    transaction takes them all first, so it never waits holding one another transaction needs."""
+    conn.execute(
+        select(ledger_accounts.c.id)
+        .where(ledger_accounts.c.id.in_(sorted(set(account_ids))))
+        .order_by(ledger_accounts.c.id)
+        .with_for_update()
+    ).all()
+
+
 def _merged(postings: Iterable[tuple[int, int]]) -> dict[int, int]:
     by_account: dict[int, int] = defaultdict(int)
     for account_id, amount in postings:

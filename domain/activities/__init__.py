@@ -1,0 +1,1 @@
+"""Activities (活动): organised by a unit, signed up for with points, attended for a reward."""

@@ -1,0 +1,276 @@
+"""Signing up for activities, under the rush of an opening minute.
+
+A sign-up locks its activity's row: of any number of families signing up at once, each in turn
+sees the places left, so the first `capacity` (in the order the database grants the lock) are
+confirmed, with their cost held in the ledger, and the rest waitlisted in that same order.
+A place that frees up (a cancellation) goes to the first waitlisted pupil who still has the
+points; attendance posts the held cost to the activity and grants the reward; cancelling the
+activity releases every hold (each once: a void of a voided hold changes nothing, so a retried
+job refunds nobody twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from domain.activities.tables import ActivityState, SignupState, activities, activity_signups
+from domain.ledger import service as ledger
+from domain.ledger.tables import AccountKind, ledger_accounts
+from domain.org.tables import units
+from domain.people.tables import CURRENT_STATUSES, pupils
+from redscarf.errors import Conflict, InvalidInput, NotFound
+
+
+class SignupRefused(InvalidInput):
+    code = "SIGNUP_REFUSED"
+    message = "不能报名"
+
+
+class AlreadySignedUp(Conflict):
+    code = "ALREADY_SIGNED_UP"
+    message = "已报名这项活动"
+
+
+@dataclass(frozen=True)
+class Signup:
+    id: int
+    state: SignupState
+    position: int | None
+    """Place on the waiting list (1 is next), for a waitlisted sign-up."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def activity_account(conn: Connection, activity_id: int) -> int:
+    return ledger.account(conn, AccountKind.ACTIVITY, activity_id, f"活动 {activity_id}")
+
+
+def _locked(conn: Connection, activity_id: int) -> Any:
+    row = conn.execute(
+        select(activities).where(activities.c.id == activity_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound("没有这项活动", code="ACTIVITY_NOT_FOUND")
+    return row
+
+
+def _eligible(conn: Connection, activity: Any, pupil_id: int) -> None:
+    organiser = conn.execute(
+        select(units.c.path).where(units.c.id == activity.unit_id)
+    ).scalar_one()
+    place, school = units.alias("place"), units.alias("school")
+    squadron = units.alias("squadron")
+    row = conn.execute(
+        select(pupils.c.grade, pupils.c.status, place.c.path, school.c.area)
+        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        .join(squadron, squadron.c.id == pupils.c.squadron_id)
+        .outerjoin(school, school.c.id == squadron.c.parent_id)
+        .where(pupils.c.id == pupil_id)
+    ).first()
+    if row is None or row.status not in CURRENT_STATUSES:
+        raise SignupRefused("只有在册队员可以报名", code="PUPIL_NOT_CURRENT")
+    if not (row.path == organiser or row.path.startswith(organiser + ".")):
+        raise SignupRefused("这项活动只面向主办单位的队员", code="NOT_ELIGIBLE")
+    if activity.grades and row.grade not in activity.grades:
+        raise SignupRefused(f"这项活动只面向 {'、'.join(map(str, activity.grades))} 年级",
+                            code="NOT_ELIGIBLE")  # fmt: skip
+    if activity.area and row.area != activity.area:
+        raise SignupRefused("这项活动只面向{}学校的队员".format("城镇" if activity.area == "urban" else "农村"),
+                            code="NOT_ELIGIBLE")  # fmt: skip
+
+
+def _hold(conn: Connection, activity: Any, signup_id: int, pupil_id: int) -> int | None:
+    if activity.cost == 0:
+        return None
+    account = ledger.pupil_account(conn, pupil_id)
+    return ledger.hold(conn, f"activity:{activity.id}:signup:{signup_id}", account, activity.cost,
+                       memo=activity.title)  # fmt: skip
+
+
+def sign_up(conn: Connection, activity_id: int, pupil_id: int, *, by: str,
+            now: dt.datetime | None = None) -> Signup:  # fmt: skip
+    """Confirm (cost held) while places last, else waitlist; refused outside the window, for an
+    ineligible pupil, twice, or without the points."""
+    now = now or _now()
+    activity = _locked(conn, activity_id)
+    if activity.state != ActivityState.PUBLISHED:
+        raise SignupRefused("这项活动不在报名中", code="NOT_OPEN")
+    if not activity.signup_opens_at <= now <= activity.signup_closes_at:
+        raise SignupRefused("不在报名时间内", code="OUTSIDE_WINDOW")
+    _eligible(conn, activity, pupil_id)
+    available = ledger.balance_of(conn, AccountKind.PUPIL, pupil_id) - _held(conn, pupil_id)
+    if available < activity.cost:
+        raise ledger.InsufficientPoints(f"积分不足：可用 {available}，需要 {activity.cost}")
+    confirmed = activity.confirmed < activity.capacity
+    try:
+        with conn.begin_nested():
+            signup_id = conn.execute(
+                insert(activity_signups)
+                .values(activity_id=activity_id, pupil_id=pupil_id, signed_up_by=by,
+                        state=(SignupState.CONFIRMED if confirmed else SignupState.WAITLISTED).value)
+                .returning(activity_signups.c.id)
+            ).scalar_one()  # fmt: skip
+    except IntegrityError:
+        raise AlreadySignedUp() from None
+    if not confirmed:
+        return Signup(signup_id, SignupState.WAITLISTED, _position(conn, activity_id, signup_id))
+    hold_id = _hold(conn, activity, signup_id, pupil_id)
+    conn.execute(
+        update(activity_signups).where(activity_signups.c.id == signup_id).values(hold_id=hold_id)
+    )
+    conn.execute(
+        update(activities)
+        .where(activities.c.id == activity_id)
+        .values(confirmed=activities.c.confirmed + 1)
+    )
+    return Signup(signup_id, SignupState.CONFIRMED, None)
+
+
+def _held(conn: Connection, pupil_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.coalesce(func.sum(ledger_accounts.c.held), 0)).where(
+                ledger_accounts.c.kind == AccountKind.PUPIL.value,
+                ledger_accounts.c.owner_id == pupil_id,
+            )
+        ).scalar_one()
+    )
+
+
+def _position(conn: Connection, activity_id: int, signup_id: int) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                activity_signups.c.activity_id == activity_id,
+                activity_signups.c.state == SignupState.WAITLISTED.value,
+                activity_signups.c.id <= signup_id,
+            )
+        ).scalar_one()
+    )
+
+
+def _promote(conn: Connection, activity: Any) -> None:
+    """Give freed places to the waiting list in order; a pupil without the points lapses."""
+    free = activity.capacity - activity.confirmed
+    while free > 0:
+        nxt = conn.execute(
+            select(activity_signups.c.id, activity_signups.c.pupil_id)
+            .where(activity_signups.c.activity_id == activity.id,
+                   activity_signups.c.state == SignupState.WAITLISTED.value)
+            .order_by(activity_signups.c.id)
+            .limit(1)
+        ).first()  # fmt: skip
+        if nxt is None:
+            return
+        try:
+            with conn.begin_nested():
+                hold_id = _hold(conn, activity, nxt.id, nxt.pupil_id)
+        except ledger.InsufficientPoints:
+            conn.execute(update(activity_signups).where(activity_signups.c.id == nxt.id)
+                         .values(state=SignupState.LAPSED.value, updated_at=func.now()))  # fmt: skip
+            continue
+        conn.execute(
+            update(activity_signups).where(activity_signups.c.id == nxt.id)
+            .values(state=SignupState.CONFIRMED.value, hold_id=hold_id, updated_at=func.now())
+        )  # fmt: skip
+        conn.execute(update(activities).where(activities.c.id == activity.id)
+                     .values(confirmed=activities.c.confirmed + 1))  # fmt: skip
+        free -= 1
+
+
+def cancel_signup(conn: Connection, signup_id: int, *, now: dt.datetime | None = None) -> None:
+    """The family withdraws before the deadline: the hold is released, the place moves on."""
+    now = now or _now()
+    found = conn.execute(select(activity_signups).where(activity_signups.c.id == signup_id)).first()
+    if found is None:
+        raise NotFound("没有这条报名", code="SIGNUP_NOT_FOUND")
+    activity = _locked(conn, found.activity_id)
+    row = conn.execute(
+        select(activity_signups).where(activity_signups.c.id == signup_id).with_for_update()
+    ).one()
+    if row.state == SignupState.CANCELLED:
+        return
+    if row.state not in (SignupState.CONFIRMED, SignupState.WAITLISTED):
+        raise SignupRefused("这条报名已结束，不能取消", code="NOT_CANCELLABLE")
+    if activity.cancel_until is not None and now > activity.cancel_until:
+        raise SignupRefused("已过取消报名的截止时间", code="TOO_LATE")
+    if row.hold_id is not None:
+        ledger.void_hold(conn, row.hold_id)
+    conn.execute(update(activity_signups).where(activity_signups.c.id == signup_id)
+                 .values(state=SignupState.CANCELLED.value, updated_at=func.now()))  # fmt: skip
+    if row.state == SignupState.CONFIRMED:
+        conn.execute(update(activities).where(activities.c.id == activity.id)
+                     .values(confirmed=activities.c.confirmed - 1))  # fmt: skip
+        _promote(conn, _locked(conn, activity.id))
+
+
+def check_in(conn: Connection, activity_id: int, pupil_id: int, *, by: str) -> None:
+    """Attended: the held cost goes to the activity, the reward to the pupil (each once)."""
+    activity = _locked(conn, activity_id)
+    if activity.state not in (ActivityState.PUBLISHED, ActivityState.CLOSED):
+        raise SignupRefused("这项活动不能签到", code="NOT_OPEN")
+    # The accounts this touches, in key order before any of them (as every posting locks them):
+    # the pupil's, the activity's, and the pool the reward comes from.
+    ledger.lock_accounts(
+        conn,
+        [
+            ledger.pool(conn),
+            ledger.pupil_account(conn, pupil_id),
+            activity_account(conn, activity_id),
+        ],
+    )
+    row = conn.execute(
+        select(activity_signups)
+        .where(activity_signups.c.activity_id == activity_id,
+               activity_signups.c.pupil_id == pupil_id,
+               activity_signups.c.state.in_([SignupState.CONFIRMED.value, SignupState.ATTENDED.value]))
+        .with_for_update()
+    ).first()  # fmt: skip
+    if row is None:
+        raise SignupRefused("这名队员没有确认的报名", code="NOT_SIGNED_UP")
+    if row.state == SignupState.ATTENDED:
+        return
+    if row.hold_id is not None:
+        ledger.post_hold(conn, row.hold_id, activity.cost, activity_account(conn, activity_id),
+                         f"activity:{activity_id}:cost:{row.id}", by=by)  # fmt: skip
+    if activity.reward:
+        account = ledger.pupil_account(conn, pupil_id)
+        ledger.post(conn, f"activity:{activity_id}:reward:{row.id}", "reward",
+                    [(ledger.pool(conn), -activity.reward), (account, activity.reward)],
+                    memo=activity.title, by=by)  # fmt: skip
+    conn.execute(update(activity_signups).where(activity_signups.c.id == row.id)
+                 .values(state=SignupState.ATTENDED.value, updated_at=func.now()))  # fmt: skip
+
+
+def cancel_activity(conn: Connection, activity_id: int, *, by: str) -> int:
+    """Cancel an activity: every hold released, every sign-up refunded; returns how many were
+    refunded now (a rerun refunds nobody twice)."""
+    activity = _locked(conn, activity_id)
+    if activity.state == ActivityState.FINISHED:
+        raise SignupRefused("已结束的活动不能取消", code="FINISHED")
+    if conn.execute(
+        select(func.count()).where(activity_signups.c.activity_id == activity_id,
+                                   activity_signups.c.state == SignupState.ATTENDED.value)
+    ).scalar_one():  # fmt: skip
+        raise SignupRefused("已有队员签到，不能取消活动", code="ALREADY_ATTENDED")
+    refunded = 0
+    for row in conn.execute(
+        select(activity_signups.c.id, activity_signups.c.hold_id)
+        .where(activity_signups.c.activity_id == activity_id,
+               activity_signups.c.state.in_([SignupState.CONFIRMED.value, SignupState.WAITLISTED.value]))
+        .order_by(activity_signups.c.id)
+    ).all():  # fmt: skip
+        if row.hold_id is not None and ledger.void_hold(conn, row.hold_id):
+            refunded += 1
+        conn.execute(update(activity_signups).where(activity_signups.c.id == row.id)
+                     .values(state=SignupState.REFUNDED.value, updated_at=func.now()))  # fmt: skip
+    conn.execute(update(activities).where(activities.c.id == activity_id)
+                 .values(state=ActivityState.CANCELLED.value, confirmed=0, cancelled_at=func.now()))  # fmt: skip
+    return refunded
