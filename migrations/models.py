@@ -7,6 +7,7 @@ import domain.activities.tables
 import domain.archive
 import domain.audit.tables
 import domain.badges.tables
+import domain.exchange.tables
 import domain.imports.tables
 import domain.ledger.tables
 import domain.org.tables
@@ -23,6 +24,7 @@ MODULES = (
     domain.archive,
     domain.audit.tables,
     domain.badges.tables,
+    domain.exchange.tables,
     domain.imports.tables,
     domain.ledger.tables,
     domain.org.tables,

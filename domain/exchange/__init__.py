@@ -1,0 +1,1 @@
+"""Exchange (兑换): points for partners' items, with stock and pickup codes."""
