@@ -340,7 +340,7 @@ def audit_purge() -> None:
 @friendly_errors
 def imports_purge() -> None:
     """删除超过保留期（REDSCARF_IMPORT_REPORT_DAYS，默认 7 天）的导入错误报告和未导入的上传文件；可每天定时运行。"""
-    from domain.imports.service import purge_reports
+    from domain.imports.service import forget_expired_files
     from tenants.registry import TenantStatus, tenants
     from tenants.sessions import load_tenant, tenant_connection
 
@@ -356,7 +356,7 @@ def imports_purge() -> None:
         total = 0
         for county in counties:
             with tenant_connection(eng, county) as conn:
-                total += purge_reports(conn, days)
+                total += forget_expired_files(conn, days)
     console.print(f"已删除 {total} 份超过 {days} 天的导入报告或文件（{len(counties)} 个县）")
 
 

@@ -52,13 +52,13 @@ STATUS_OF = {Unauthenticated: 401, Forbidden: 403, NotFound: 404, InvalidInput: 
 STATUS_OF_CODE = {"NOT_XLSX": 415, "FILE_TOO_LARGE": 413}
 
 
+def attachment(filename: str) -> str:
+    """The Content-Disposition of a download (a Chinese file name kept intact)."""
+    return f"attachment; filename*=UTF-8''{urllib.parse.quote(filename)}"
+
+
 def xlsx_response(content: bytes, filename: str) -> Response:
-    quoted = urllib.parse.quote(filename)
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quoted}"},
-    )
+    return Response(content, media_type=XLSX, headers={"Content-Disposition": attachment(filename)})
 
 
 def error_response(exc: RedscarfError) -> Response:
@@ -230,7 +230,7 @@ async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
         return Response(
             body,
             media_type="application/json; charset=utf-8",
-            headers={"Content-Disposition": _attachment(f"{filename}.json")},
+            headers={"Content-Disposition": attachment(f"{filename}.json")},
         )
     if fmt == "xlsx":
         columns = (Column("日期", 12, ""), Column("类别", 8, ""), Column("事项", 24, ""),
@@ -240,10 +240,6 @@ async def _archive(context: Context, fmt: str, pupil: str | None) -> Response:
         ]
         return xlsx_response(sheet_workbook("成长档案", columns, table), f"{filename}.xlsx")
     return HTMLResponse(archive_page([(head, rows)]))
-
-
-def _attachment(filename: str) -> str:
-    return f"attachment; filename*=UTF-8''{urllib.parse.quote(filename)}"
 
 
 async def archives_download(request: Request) -> Response:
@@ -268,5 +264,5 @@ async def archives_download(request: Request) -> Response:
     return Response(
         content,
         media_type="application/zip",
-        headers={"Content-Disposition": _attachment("成长档案.zip")},
+        headers={"Content-Disposition": attachment("成长档案.zip")},
     )

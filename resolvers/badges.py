@@ -12,6 +12,7 @@ import strawberry
 from sqlalchemy import Connection, func, select
 from strawberry.types import Info
 
+from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT
 from authz.sql import scope_predicate
 from domain.audit.service import county_entries
@@ -368,7 +369,7 @@ async def badge_awards_list(
         unit = await context.org.unit.load(pk) if pk is not None else None
         if unit is None:
             raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
-        stmt = stmt.where(place.c.path.op("<@")(func.text2ltree(unit.path)))
+        stmt = stmt.where(scope_predicate(ListScope(paths=(unit.path,)), place.c.path))
     async with context.session() as session:
         ids = list((await session.execute(stmt)).scalars())
     return await awards_by_id(context, ids)

@@ -140,6 +140,14 @@ def engine(database_url: URL, settings: Settings) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def wide_engine(database_url: URL, settings: Settings) -> Iterator[Engine]:
+    """An engine with room for many concurrent transactions (the concurrency tests)."""
+    eng = make_engine(database_url, settings, pool_size=20, max_overflow=10)
+    yield eng
+    eng.dispose()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def async_engine(database_url: URL, settings: Settings) -> AsyncIterator[AsyncEngine]:
     eng = make_async_engine(database_url, settings)

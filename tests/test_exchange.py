@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,7 +18,6 @@ from domain.ledger import service as ledger
 from domain.ledger.tables import AccountKind
 from domain.org.tables import units
 from domain.people.tables import pupils
-from redscarf.database import make_engine
 from redscarf.errors import RedscarfError
 from redscarf.settings import Settings
 from tenants.provisioning import County
@@ -26,13 +25,6 @@ from tenants.sessions import tenant_connection
 from tests.graphql_client import create_unit, tenant_of
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture
-def wide_engine(settings: Settings, database_url: Any) -> Iterator[Engine]:
-    engine = make_engine(database_url, settings, pool_size=20, max_overflow=10)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,9 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from domain.ledger import service as ledger
 from domain.ledger.tables import AccountKind, ledger_accounts
 from migrations.runner import Migrator
-from redscarf.database import make_engine
 from redscarf.errors import RedscarfError
-from redscarf.settings import Settings
 from tenants.provisioning import County, create_county
 from tenants.sessions import tenant_connection
 from tests.conftest import new_county_code
@@ -39,14 +37,6 @@ def county(engine: Engine, migrator: Migrator) -> County:
     """One county for the module: every test opens accounts of its own in it."""
     code = new_county_code()
     return create_county(engine, migrator, code, f"积分县{code}", "52").county
-
-
-@pytest.fixture(scope="module")
-def wide_engine(settings: Settings, database_url: Any) -> Iterator[Engine]:
-    """An engine with room for many concurrent transactions."""
-    engine = make_engine(database_url, settings, pool_size=20, max_overflow=10)
-    yield engine
-    engine.dispose()
 
 
 def in_county(engine: Engine, county: County, work: Callable[[Connection], Any]) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.activities.tables import ActivityState, SignupState, activities, activity_signups
 from domain.ledger import service as ledger
-from domain.ledger.tables import AccountKind, ledger_accounts
+from domain.ledger.tables import AccountKind
 from domain.org.tables import units
 from domain.people.tables import CURRENT_STATUSES, pupils
 from redscarf.errors import Conflict, InvalidInput, NotFound
@@ -105,7 +105,7 @@ def sign_up(conn: Connection, activity_id: int, pupil_id: int, *, by: str,
     if not activity.signup_opens_at <= now <= activity.signup_closes_at:
         raise SignupRefused("不在报名时间内", code="OUTSIDE_WINDOW")
     _eligible(conn, activity, pupil_id)
-    available = ledger.balance_of(conn, AccountKind.PUPIL, pupil_id) - _held(conn, pupil_id)
+    available = ledger.available_of(conn, AccountKind.PUPIL, pupil_id)
     if available < activity.cost:
         raise ledger.InsufficientPoints(f"积分不足：可用 {available}，需要 {activity.cost}")
     confirmed = activity.confirmed < activity.capacity
@@ -131,17 +131,6 @@ def sign_up(conn: Connection, activity_id: int, pupil_id: int, *, by: str,
         .values(confirmed=activities.c.confirmed + 1)
     )
     return Signup(signup_id, SignupState.CONFIRMED, None)
-
-
-def _held(conn: Connection, pupil_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.coalesce(func.sum(ledger_accounts.c.held), 0)).where(
-                ledger_accounts.c.kind == AccountKind.PUPIL.value,
-                ledger_accounts.c.owner_id == pupil_id,
-            )
-        ).scalar_one()
-    )
 
 
 def _position(conn: Connection, activity_id: int, signup_id: int) -> int:

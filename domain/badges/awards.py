@@ -23,6 +23,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from authz.enforcer import ListScope
+from authz.sql import scope_predicate
 from domain import clock
 from domain.badges.tables import (
     LIVE,
@@ -330,7 +332,7 @@ def holders_of(conn: Connection, level: str, within: str) -> Any:
             badges.c.level == level,
             badge_awards.c.state == AwardState.AWARDED.value,
             pupils.c.status.in_(CURRENT_STATUSES),
-            place.c.path.op("<@")(func.text2ltree(within)),
+            scope_predicate(ListScope(paths=(within,)), place.c.path),
         )
         .group_by(badge_awards.c.pupil_id)
     )
@@ -381,7 +383,7 @@ def nominate(
             badge_awards.c.badge_id == badge_id,
             badge_awards.c.academic_year == academic_year,
             badge_awards.c.state.in_([s.value for s in LIVE]),
-            place.c.path.op("<@")(func.text2ltree(within)),
+            scope_predicate(ListScope(paths=(within,)), place.c.path),
         )
     ).scalar_one()
     if taken + len(pupil_ids) > quota:

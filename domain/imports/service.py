@@ -127,7 +127,7 @@ def _end(conn: Connection, import_id: int, **values: Any) -> None:
     )
 
 
-def purge_reports(conn: Connection, days: int) -> int:
+def forget_expired_files(conn: Connection, days: int) -> int:
     """Forget error reports, uploads never imported and exported archives older than `days`
     (they hold children's personal data); returns how many."""
     age = func.now() - func.make_interval(0, 0, 0, days)
@@ -174,9 +174,9 @@ def run_import(
     report_days: int = 7,
 ) -> dict[str, Any]:
     """Run one import to its end (`done` or `invalid`); an import already ended is left as is.
-    The county's expired reports are forgotten on the way (see `purge_reports`)."""
+    The county's expired reports are forgotten on the way (see `forget_expired_files`)."""
     with tenant_connection(engine, tenant) as conn:
-        purge_reports(conn, report_days)
+        forget_expired_files(conn, report_days)
     mark_running(engine, tenant, import_id)
     with tenant_connection(engine, tenant) as conn:
         found = conn.execute(

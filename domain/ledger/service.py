@@ -118,6 +118,17 @@ def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> None:
     ).all()
 
 
+def available_of(conn: Connection, kind: AccountKind, owner_id: int | None) -> int:
+    """What an owner may spend now: the balance less what is held (zero before any account)."""
+    found = conn.execute(
+        select(ledger_accounts.c.balance - ledger_accounts.c.held).where(
+            ledger_accounts.c.kind == kind.value,
+            ledger_accounts.c.owner_id.is_not_distinct_from(owner_id),
+        )
+    ).scalar()
+    return int(found or 0)
+
+
 def _merged(postings: Iterable[tuple[int, int]]) -> dict[int, int]:
     by_account: dict[int, int] = defaultdict(int)
     for account_id, amount in postings:
