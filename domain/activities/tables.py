@@ -74,6 +74,7 @@ activities = Table(
     Column("created_by", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cancelled_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
     CheckConstraint("state IN ('draft', 'published', 'closed', 'finished', 'cancelled')",
                     name="state"),
     CheckConstraint("capacity > 0 AND confirmed >= 0 AND confirmed <= capacity", name="capacity"),

@@ -79,7 +79,7 @@ def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *
     redemption_id = conn.execute(
         insert(redemptions)
         .values(item_id=item_id, pupil_id=pupil_id, code_hash=_code_hash(cipher, code),
-                redeemed_by=by, expires_at=expires)
+                code_enc=cipher.encrypt(code, context=CODE), redeemed_by=by, expires_at=expires)
         .returning(redemptions.c.id)
     ).scalar_one()  # fmt: skip
     paid = ledger.post(

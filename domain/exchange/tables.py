@@ -68,6 +68,7 @@ redemptions = Table(
     Column("item_id", ForeignKey("tenant.exchange_items.id"), nullable=False),
     Column("pupil_id", ForeignKey("tenant.pupils.id"), nullable=False),
     Column("code_hash", LargeBinary, nullable=False),
+    Column("code_enc", Text, comment="The pickup code, encrypted (for the family)"),
     Column("state", Text, nullable=False, server_default=RedemptionState.ISSUED.value),
     Column("transaction_id", BigInteger, comment="The points paid"),
     Column("redeemed_by", Text),
