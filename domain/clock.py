@@ -18,3 +18,8 @@ def local_date(value: dt.datetime | dt.date) -> dt.date:
     if isinstance(value, dt.datetime):
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(ZONE).date()
     return value
+
+
+def start_of(day: dt.date) -> dt.datetime:
+    """Midnight in China at the start of `day` (a period's bound)."""
+    return dt.datetime.combine(day, dt.time(), ZONE)

@@ -148,8 +148,10 @@ def test_cancelling_an_activity_refunds_everyone_once_even_when_retried(
     for pk in ids:
         run(engine, county, lambda c, pk=pk: activities.sign_up(c, activity, pk, by="user:1"))
     assert sum(h for _, h in held_by_pupil(engine, county).values()) == 12
-    assert run(engine, county, lambda c: activities.cancel_activity(c, activity, by="user:1")) == 3
-    assert run(engine, county, lambda c: activities.cancel_activity(c, activity, by="user:1")) == 0
+    assert run(engine, county, lambda c: activities.cancel_activity(c, activity)) is True
+    assert run(engine, county, lambda c: activities.cancel_activity(c, activity)) is False
+    assert run(engine, county, lambda c: activities.refund_signups(c, activity)) == 3
+    assert run(engine, county, lambda c: activities.refund_signups(c, activity)) == 0
     assert set(held_by_pupil(engine, county).values()) == {(10, 0)}
     assert verify(engine, county) == []
 

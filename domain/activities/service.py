@@ -12,6 +12,8 @@ job refunds nobody twice).
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,16 @@ from domain.ledger import service as ledger
 from domain.ledger.tables import AccountKind
 from domain.org.tables import units
 from domain.people.tables import CURRENT_STATUSES, pupils
+from domain.personal.crypto import FieldCipher
 from redscarf.errors import Conflict, InvalidInput, NotFound
+
+MAX_CAPACITY = 100_000
+MAX_POINTS = 100_000
+CHECKIN_CODE = "activities.checkin_code"
+CHECKIN_DIGITS = 6
+# What may change once families can see an activity (the rest would change what they signed
+# up for): words, and more places.
+PUBLISHED_EDITS = frozenset({"title", "description", "place", "capacity"})
 
 
 class SignupRefused(InvalidInput):
@@ -44,8 +55,172 @@ class Signup:
     """Place on the waiting list (1 is next), for a waitlisted sign-up."""
 
 
+class ActivityRefused(InvalidInput):
+    code = "INVALID_ACTIVITY"
+    message = "活动信息有误"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# --- organising --------------------------------------------------------------------------------
+
+
+def check_activity(values: dict[str, Any]) -> None:
+    """The fields of an activity make sense together (a whole row's worth of `values`)."""
+    if not (values.get("title") or "").strip():
+        raise ActivityRefused("请填写活动名称", code="TITLE_REQUIRED")
+    if values["ends_at"] <= values["starts_at"]:
+        raise ActivityRefused("结束时间应晚于开始时间", code="INVALID_TIME")
+    if values["signup_closes_at"] <= values["signup_opens_at"]:
+        raise ActivityRefused("报名截止应晚于报名开始", code="INVALID_WINDOW")
+    if values["signup_closes_at"] > values["ends_at"]:
+        raise ActivityRefused("报名截止不能晚于活动结束", code="INVALID_WINDOW")
+    cancel_until = values.get("cancel_until")
+    if cancel_until is not None and cancel_until > values["ends_at"]:
+        raise ActivityRefused("取消报名的截止时间不能晚于活动结束", code="INVALID_WINDOW")
+    if not 1 <= values["capacity"] <= MAX_CAPACITY:
+        raise ActivityRefused(f"名额应为 1–{MAX_CAPACITY}", code="INVALID_CAPACITY")
+    for name in ("cost", "reward"):
+        if not 0 <= values.get(name, 0) <= MAX_POINTS:
+            raise ActivityRefused(f"积分应为 0–{MAX_POINTS}", code="INVALID_POINTS")
+    grades = values.get("grades")
+    if grades is not None and (not grades or any(not 1 <= g <= 9 for g in grades)):
+        raise ActivityRefused("年级应为 1–9", code="INVALID_GRADES")
+
+
+def create_activity(conn: Connection, unit_id: int, values: dict[str, Any], *, by: str) -> int:
+    """A draft activity organised by `unit_id` (a county, township, school or squadron)."""
+    kind = conn.execute(select(units.c.kind).where(units.c.id == unit_id,
+                                                   units.c.archived_at.is_(None))).scalar()  # fmt: skip
+    if kind is None:
+        raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
+    if kind == "team":
+        raise ActivityRefused("活动由县、乡镇（街道）、学校或中队组织", code="INVALID_ORGANISER")
+    check_activity(values)
+    return int(
+        conn.execute(
+            insert(activities)
+            .values(unit_id=unit_id, created_by=by, **values)
+            .returning(activities.c.id)
+        ).scalar_one()
+    )
+
+
+def update_activity(conn: Connection, activity_id: int, values: dict[str, Any]) -> None:
+    """Change a draft freely; once published only its words and (more) places."""
+    activity = _locked(conn, activity_id)
+    if activity.state in (ActivityState.FINISHED, ActivityState.CANCELLED):
+        raise ActivityRefused("已结束或已取消的活动不能修改", code="NOT_EDITABLE")
+    if activity.state != ActivityState.DRAFT and set(values) - PUBLISHED_EDITS:
+        raise ActivityRefused("已发布的活动只能修改名称、介绍、地点和增加名额", code="NOT_EDITABLE")
+    if values.get("capacity", activity.capacity) < activity.confirmed:
+        raise ActivityRefused(f"名额不能少于已确认的 {activity.confirmed} 人",
+                              code="INVALID_CAPACITY")  # fmt: skip
+    check_activity({**activity._asdict(), **values})
+    conn.execute(update(activities).where(activities.c.id == activity_id).values(**values))
+    if values.get("capacity", activity.capacity) > activity.capacity:
+        _promote(conn, _locked(conn, activity_id))
+
+
+def _move(conn: Connection, activity_id: int, allowed: tuple[ActivityState, ...],
+          to: ActivityState, message: str) -> Any:  # fmt: skip
+    activity = _locked(conn, activity_id)
+    if activity.state == to:
+        return activity
+    if activity.state not in allowed:
+        raise ActivityRefused(message, code="INVALID_STATE")
+    conn.execute(update(activities).where(activities.c.id == activity_id).values(state=to.value))
+    return activity
+
+
+def publish_activity(conn: Connection, activity_id: int) -> None:
+    """Families can see it and sign up in its window (publishing again changes nothing)."""
+    _move(conn, activity_id, (ActivityState.DRAFT,), ActivityState.PUBLISHED, "只有草稿可以发布")
+
+
+def close_signup(conn: Connection, activity_id: int) -> None:
+    """Stop sign-ups early (attendance still open)."""
+    _move(conn, activity_id, (ActivityState.PUBLISHED,), ActivityState.CLOSED,
+          "只有报名中的活动可以截止报名")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finished:
+    attended: int
+    no_shows: int
+
+
+def finish_activity(conn: Connection, activity_id: int, *, by: str) -> Finished:
+    """The activity is over: confirmed pupils who did not come are no-shows (their held cost
+    posted to the activity, or released when the activity forgives no-shows), the waiting
+    list lapses. Finishing again changes nothing."""
+    activity = _locked(conn, activity_id)
+    if activity.state not in (ActivityState.PUBLISHED, ActivityState.CLOSED,
+                              ActivityState.FINISHED):  # fmt: skip
+        raise ActivityRefused("只有已发布的活动可以结束", code="INVALID_STATE")
+    no_shows = 0
+    if activity.state != ActivityState.FINISHED:
+        for row in conn.execute(
+            select(activity_signups.c.id, activity_signups.c.hold_id)
+            .where(activity_signups.c.activity_id == activity_id,
+                   activity_signups.c.state == SignupState.CONFIRMED.value)
+            .order_by(activity_signups.c.id)
+        ).all():  # fmt: skip
+            if row.hold_id is not None and activity.no_show_keeps_cost:
+                ledger.post_hold(conn, row.hold_id, activity.cost,
+                                 activity_account(conn, activity_id),
+                                 f"activity:{activity_id}:no-show:{row.id}", by=by,
+                                 memo=f"{activity.title}（未到）")  # fmt: skip
+            elif row.hold_id is not None:
+                ledger.void_hold(conn, row.hold_id)
+            conn.execute(update(activity_signups).where(activity_signups.c.id == row.id)
+                         .values(state=SignupState.NO_SHOW.value, updated_at=func.now()))  # fmt: skip
+            no_shows += 1
+        conn.execute(
+            update(activity_signups)
+            .where(activity_signups.c.activity_id == activity_id,
+                   activity_signups.c.state == SignupState.WAITLISTED.value)
+            .values(state=SignupState.LAPSED.value, updated_at=func.now())
+        )  # fmt: skip
+        conn.execute(update(activities).where(activities.c.id == activity_id)
+                     .values(state=ActivityState.FINISHED.value, finished_at=func.now()))  # fmt: skip
+    else:
+        no_shows = conn.execute(
+            select(func.count()).where(activity_signups.c.activity_id == activity_id,
+                                       activity_signups.c.state == SignupState.NO_SHOW.value)
+        ).scalar_one()  # fmt: skip
+    attended = conn.execute(
+        select(func.count()).where(activity_signups.c.activity_id == activity_id,
+                                   activity_signups.c.state == SignupState.ATTENDED.value)
+    ).scalar_one()  # fmt: skip
+    return Finished(int(attended), int(no_shows))
+
+
+def issue_checkin_code(conn: Connection, cipher: FieldCipher, activity_id: int) -> str:
+    """A new six-digit code shown at the venue; families check in with it (the old one stops
+    working). Only its keyed hash is kept."""
+    activity = _locked(conn, activity_id)
+    if activity.state not in (ActivityState.PUBLISHED, ActivityState.CLOSED):
+        raise SignupRefused("这项活动不能签到", code="NOT_OPEN")
+    code = "".join(secrets.choice("0123456789") for _ in range(CHECKIN_DIGITS))
+    conn.execute(update(activities).where(activities.c.id == activity_id)
+                 .values(checkin_code_hash=_checkin_hash(cipher, activity_id, code)))  # fmt: skip
+    return code
+
+
+def _checkin_hash(cipher: FieldCipher, activity_id: int, code: str) -> bytes:
+    return cipher.keyed_hash(f"{activity_id}:{code.strip()}", context=CHECKIN_CODE)
+
+
+def check_code(conn: Connection, cipher: FieldCipher, activity_id: int, code: str) -> None:
+    """The code shown at the venue, or a refusal."""
+    stored = conn.execute(
+        select(activities.c.checkin_code_hash).where(activities.c.id == activity_id)
+    ).scalar()
+    if stored is None or not hmac.compare_digest(stored, _checkin_hash(cipher, activity_id, code)):
+        raise SignupRefused("签到码不正确", code="WRONG_CHECKIN_CODE")
 
 
 def activity_account(conn: Connection, activity_id: int) -> int:
@@ -238,10 +413,12 @@ def check_in(conn: Connection, activity_id: int, pupil_id: int, *, by: str) -> N
                  .values(state=SignupState.ATTENDED.value, updated_at=func.now()))  # fmt: skip
 
 
-def cancel_activity(conn: Connection, activity_id: int, *, by: str) -> int:
-    """Cancel an activity: every hold released, every sign-up refunded; returns how many were
-    refunded now (a rerun refunds nobody twice)."""
+def cancel_activity(conn: Connection, activity_id: int) -> bool:
+    """Cancel an activity: no more sign-ups or check-ins; the refunds are `refund_signups`'
+    (a job). False when it was cancelled already."""
     activity = _locked(conn, activity_id)
+    if activity.state == ActivityState.CANCELLED:
+        return False
     if activity.state == ActivityState.FINISHED:
         raise SignupRefused("已结束的活动不能取消", code="FINISHED")
     if conn.execute(
@@ -249,6 +426,17 @@ def cancel_activity(conn: Connection, activity_id: int, *, by: str) -> int:
                                    activity_signups.c.state == SignupState.ATTENDED.value)
     ).scalar_one():  # fmt: skip
         raise SignupRefused("已有队员签到，不能取消活动", code="ALREADY_ATTENDED")
+    conn.execute(update(activities).where(activities.c.id == activity_id)
+                 .values(state=ActivityState.CANCELLED.value, cancelled_at=func.now()))  # fmt: skip
+    return True
+
+
+def refund_signups(conn: Connection, activity_id: int) -> int:
+    """Release every hold of a cancelled activity and mark its sign-ups refunded; returns how
+    many holds were released now (a rerun releases nobody twice)."""
+    activity = _locked(conn, activity_id)
+    if activity.state != ActivityState.CANCELLED:
+        raise SignupRefused("活动未取消", code="NOT_CANCELLED")
     refunded = 0
     for row in conn.execute(
         select(activity_signups.c.id, activity_signups.c.hold_id)
@@ -260,6 +448,20 @@ def cancel_activity(conn: Connection, activity_id: int, *, by: str) -> int:
             refunded += 1
         conn.execute(update(activity_signups).where(activity_signups.c.id == row.id)
                      .values(state=SignupState.REFUNDED.value, updated_at=func.now()))  # fmt: skip
-    conn.execute(update(activities).where(activities.c.id == activity_id)
-                 .values(state=ActivityState.CANCELLED.value, confirmed=0, cancelled_at=func.now()))  # fmt: skip
+    conn.execute(update(activities).where(activities.c.id == activity_id).values(confirmed=0))
     return refunded
+
+
+CHECKIN_EARLY = dt.timedelta(hours=1)
+
+
+def check_in_with_code(conn: Connection, cipher: FieldCipher, activity_id: int, pupil_id: int,
+                       code: str, *, by: str, now: dt.datetime | None = None) -> None:  # fmt: skip
+    """A family checks its child in at the venue with the code shown there, during the
+    activity (from an hour before it starts)."""
+    now = now or _now()
+    activity = _locked(conn, activity_id)
+    if not activity.starts_at - CHECKIN_EARLY <= now <= activity.ends_at:
+        raise SignupRefused("不在活动时间内，不能签到", code="OUTSIDE_ACTIVITY_TIME")
+    check_code(conn, cipher, activity_id, code)
+    check_in(conn, activity_id, pupil_id, by=by)

@@ -3,8 +3,8 @@
 A redemption locks the item's row, then pays and takes one from stock in the same transaction:
 of any number of families at once, exactly as many as the stock get a code, the rest a clear
 refusal, and the stock never goes below zero (a check constraint backs the lock). The code is
-shown once; only its keyed hash is kept, so a partner verifies a code by typing it, never by
-browsing codes, and sees no personal data.
+looked up by its keyed hash and kept encrypted only for the family to show again: a partner
+verifies a code by typing it, never by browsing codes, and sees no personal data.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from domain.exchange.tables import RedemptionState, exchange_items, redemptions
+from domain.exchange.tables import RedemptionState, exchange_items, partners, redemptions
 from domain.ledger import service as ledger
 from domain.ledger.tables import AccountKind
 from domain.personal.crypto import FieldCipher
@@ -36,6 +37,98 @@ class CodeUsed(Conflict):
     message = "这个兑换码已核销过"
 
 
+class ItemRefused(InvalidInput):
+    code = "INVALID_ITEM"
+    message = "兑换物品信息有误"
+
+
+MAX_PRICE = 100_000
+MAX_STOCK = 1_000_000
+PARTNER_LABEL = "partner_"
+
+
+def partner_scope(partner_id: int) -> str:
+    """The scope of a partner's staff role: a label of its own under the county's root, which
+    no unit ever has (units are `u…` and the like), so it reaches the partner and nothing else."""
+    return f"c.{PARTNER_LABEL}{partner_id}"
+
+
+def partner_of_scope(scope: str) -> int | None:
+    label = scope.removeprefix("c.")
+    if label == scope or not label.startswith(PARTNER_LABEL):
+        return None
+    digits = label.removeprefix(PARTNER_LABEL)
+    return int(digits) if digits.isdigit() else None
+
+
+def create_partner(conn: Connection, name: str, contact: str | None) -> int:
+    if not name.strip():
+        raise ItemRefused("请填写合作单位名称", code="NAME_REQUIRED")
+    return int(
+        conn.execute(
+            insert(partners).values(name=name.strip(), contact=contact).returning(partners.c.id)
+        ).scalar_one()
+    )
+
+
+def update_partner(conn: Connection, partner_id: int, values: dict[str, Any]) -> None:
+    if "name" in values and not (values["name"] or "").strip():
+        raise ItemRefused("请填写合作单位名称", code="NAME_REQUIRED")
+    done = conn.execute(update(partners).where(partners.c.id == partner_id).values(**values))
+    if done.rowcount == 0:
+        raise NotFound("没有这个合作单位", code="PARTNER_NOT_FOUND")
+
+
+def _check_item(values: dict[str, Any]) -> None:
+    if not (values.get("name") or "").strip():
+        raise ItemRefused("请填写物品名称", code="NAME_REQUIRED")
+    if not 1 <= values["price"] <= MAX_PRICE:
+        raise ItemRefused(f"兑换积分应为 1–{MAX_PRICE}", code="INVALID_PRICE")
+    if not 0 <= values["stock"] <= MAX_STOCK:
+        raise ItemRefused(f"库存应为 0–{MAX_STOCK}", code="INVALID_STOCK")
+    if not 1 <= values["per_pupil"] <= 100:
+        raise ItemRefused("每名队员限兑应为 1–100 件", code="INVALID_LIMIT")
+    if not 1 <= values["pickup_days"] <= 365:
+        raise ItemRefused("领取期限应为 1–365 天", code="INVALID_PICKUP_DAYS")
+    if values["valid_until"] <= values["valid_from"]:
+        raise ItemRefused("兑换截止应晚于开始", code="INVALID_VALIDITY")
+
+
+def create_item(conn: Connection, partner_id: int, values: dict[str, Any]) -> int:
+    """An item a partner offers for points (on sale from `valid_from`)."""
+    if conn.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is None:
+        raise NotFound("没有这个合作单位", code="PARTNER_NOT_FOUND")
+    values = {"per_pupil": 1, "pickup_days": 30, **values}
+    _check_item(values)
+    return int(
+        conn.execute(
+            insert(exchange_items)
+            .values(partner_id=partner_id, **values)
+            .returning(exchange_items.c.id)
+        ).scalar_one()
+    )
+
+
+def update_item(conn: Connection, item_id: int, values: dict[str, Any],
+                add_stock: int = 0) -> None:  # fmt: skip
+    """Change an item; `add_stock` adds to (or, negative, takes from) the stock under the
+    item's lock, so a restock never loses a redemption made meanwhile."""
+    item = conn.execute(
+        select(exchange_items).where(exchange_items.c.id == item_id).with_for_update()
+    ).first()
+    if item is None:
+        raise NotFound("没有这件兑换物品", code="ITEM_NOT_FOUND")
+    merged = {**item._asdict(), **values, "stock": item.stock + add_stock}
+    _check_item(merged)
+    conn.execute(update(exchange_items).where(exchange_items.c.id == item_id)
+                 .values(**values, stock=merged["stock"]))  # fmt: skip
+
+
+def code_of(cipher: FieldCipher, code_enc: str | None) -> str | None:
+    """The pickup code, for the family to show again."""
+    return cipher.decrypt(code_enc, context=CODE) if code_enc else None
+
+
 @dataclass(frozen=True)
 class Redeemed:
     redemption_id: int
@@ -54,7 +147,7 @@ def _code_hash(cipher: FieldCipher, code: str) -> bytes:
 def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *, by: str,
            now: dt.datetime | None = None) -> Redeemed:  # fmt: skip
     """Pay the item's price from the pupil's points and take one from stock; returns the
-    pickup code (shown once)."""
+    pickup code (kept encrypted for the family, looked up by its keyed hash)."""
     now = now or dt.datetime.now(dt.UTC)
     item = conn.execute(
         select(exchange_items).where(exchange_items.c.id == item_id).with_for_update()
@@ -95,8 +188,8 @@ def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *
     return Redeemed(redemption_id, code, expires)
 
 
-def verify_code(conn: Connection, cipher: FieldCipher, partner_id: int, code: str) -> str:
-    """The partner checks a code at the counter, once; returns the item's name."""
+def verify_code(conn: Connection, cipher: FieldCipher, partner_id: int, code: str) -> int:
+    """The partner checks a code at the counter, once; returns the redemption's id."""
     row = conn.execute(
         select(redemptions.c.id, redemptions.c.state, exchange_items.c.name)
         .join(exchange_items, exchange_items.c.id == redemptions.c.item_id)
@@ -112,7 +205,7 @@ def verify_code(conn: Connection, cipher: FieldCipher, partner_id: int, code: st
         raise RedemptionRefused("兑换码已过期，积分已退还", code="CODE_EXPIRED")
     conn.execute(update(redemptions).where(redemptions.c.id == row.id)
                  .values(state=RedemptionState.VERIFIED.value, verified_at=func.now()))  # fmt: skip
-    return str(row.name)
+    return int(row.id)
 
 
 def expire_codes(conn: Connection, now: dt.datetime | None = None, *, by: str | None = None) -> int:
