@@ -46,5 +46,5 @@ UNIT_KINDS: dict[Role, frozenset[str]] = {
     Role.SQUADRON_COUNSELOR: frozenset({"squadron"}),
     Role.TEAM_COUNSELOR: frozenset({"township", "community", "brigade", "squadron", "team"}),
     Role.GUARDIAN: frozenset({"county"}),
-    Role.PARTNER: frozenset({"county"}),
 }
+# A partner's staff are scoped to the partner itself (`domain.exchange.service.partner_scope`).

@@ -15,7 +15,6 @@ from strawberry.types import Info
 from authz.enforcer import ListScope
 from authz.principal import COUNTY_ROOT
 from authz.sql import scope_predicate
-from domain.audit.service import county_entries
 from domain.badges import awards as rules
 from domain.badges.tables import award_objections, badge_awards, badges
 from domain.imports.common import uploader
@@ -23,6 +22,7 @@ from domain.ledger import service as ledger
 from domain.org.tables import units
 from domain.people.tables import pupils
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
+from resolvers.county_work import in_county
 from resolvers.people import PupilRecord, bound_to, pupils_by_ids
 from resolvers.pupils import caller_user_id
 from schema.badges import (
@@ -89,21 +89,6 @@ async def badge_catalogue(info: Info[Context, None]) -> list[Badge]:
         ).all()
     county = (await context.tenant()).code
     return [_badge(r, county) for r in rows]
-
-
-async def _in_county(
-    context: Context,
-    work: Callable[[Connection], T],
-    action: str,
-    objects: Callable[[T], list[dict[str, Any]]],
-) -> T:
-    """Run domain work in one county transaction, with its audit entries."""
-    principal = await context.principal()
-    async with context.session() as session:
-        conn = await session.connection()
-        result = await conn.run_sync(work)
-        await session.execute(county_entries(principal, action, objects(result)))
-    return result
 
 
 async def awards_by_id(context: Context, ids: Sequence[int]) -> list[BadgeAward]:
@@ -238,7 +223,7 @@ async def award_badge(info: Info[Context, None], input: AwardBadgeInput) -> Badg
         return _payload(exc)
     await _may_award(context, badge.level, [p.path for p in chosen])
     try:
-        ids = await _in_county(
+        ids = await in_county(
             context,
             lambda conn: rules.award(
                 conn, badge.id, [p.id for p in chosen], input.academic_year, by=uploader(principal),
@@ -257,7 +242,7 @@ async def create_badge(info: Info[Context, None], input: CreateBadgeInput) -> Ba
     await context.user()
     await context.require("badge", "write")
     try:
-        pk = await _in_county(
+        pk = await in_county(
             context,
             lambda conn: rules.create_badge(
                 conn, input.name, input.level.value, criteria=input.criteria, icon=input.icon,
@@ -280,7 +265,7 @@ async def update_badge(info: Info[Context, None], input: UpdateBadgeInput) -> Ba
                                  ("icon", input.icon), ("points", input.points),
                                  ("academic_year", input.academic_year)) if v is not None}  # fmt: skip
     try:
-        await _in_county(
+        await in_county(
             context,
             lambda conn: rules.update_badge(conn, row.id, dict(values)),
             "updateBadge",
@@ -298,7 +283,7 @@ async def set_badge_quota(
     await context.user()
     await context.require("badge", "write")
     try:
-        await _in_county(
+        await in_county(
             context,
             lambda conn: rules.set_quota(conn, input.level.value, input.percent),
             "setBadgeQuota",
@@ -319,7 +304,7 @@ async def set_points_expiry(
     await context.user()
     await context.require("points_rule", "write", COUNTY_ROOT)
     try:
-        await _in_county(
+        await in_county(
             context,
             lambda conn: ledger.set_expiry(conn, input.years),
             "setPointsExpiry",
@@ -393,7 +378,7 @@ async def award_collective_badge(
         raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
     await context.require(f"award:{badge.level}", "write", unit.path)
     try:
-        award_id = await _in_county(
+        award_id = await in_county(
             context,
             lambda conn: rules.award_collective(
                 conn, badge.id, unit.id, input.academic_year, by=uploader(principal),
@@ -444,7 +429,7 @@ async def nominate_for_badge(
         return _payload(exc)
     await _may_award(context, badge.level, [within])
     try:
-        ids = await _in_county(
+        ids = await in_county(
             context,
             lambda conn: rules.nominate(
                 conn, badge.id, [p.id for p in chosen], input.academic_year, within,
@@ -513,7 +498,7 @@ async def _step(
     await context.user()
     ids = await _own_awards(context, global_ids)
     try:
-        await _in_county(
+        await in_county(
             context, lambda conn: work(conn, ids), action, lambda _: _entries(action)(ids)
         )
     except RedscarfError as exc:
@@ -567,7 +552,7 @@ async def record_award_objection(
     await context.user()
     (award_id,) = await _own_awards(context, [input.award_id])
     try:
-        await _in_county(
+        await in_county(
             context,
             lambda conn: rules.object_to(conn, award_id, input.content, input.raised_by or "匿名"),
             "recordAwardObjection",
@@ -598,7 +583,7 @@ async def resolve_award_objection(
         context, [encode_global_id("BadgeAward", (await context.tenant()).code, award_id)]
     )
     try:
-        await _in_county(
+        await in_county(
             context,
             lambda conn: rules.resolve_objection(conn, pk, input.upheld, input.resolution, by=by),
             "resolveAwardObjection",
@@ -629,7 +614,7 @@ async def set_points_rule(
         assert input.level is not None
         subject = rules.subject_of_level(input.level.value)
     try:
-        _, version = await _in_county(
+        _, version = await in_county(
             context,
             lambda conn: rules.set_points_rule(
                 conn, subject, input.points, input.effective_from, uploader(principal)

@@ -79,6 +79,12 @@ async def pupils(
     )
 
 
+async def visible_pupil(context: Context, pk: int) -> Pupil | None:
+    """A pupil a list points at, when the caller sees it (batched: one query per list)."""
+    record = await context.visible_pupils.load(pk)
+    return Pupil.from_record(record, (await context.tenant()).code) if record else None
+
+
 async def pupil(
     info: Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="队员的全局 ID。")],

@@ -97,6 +97,14 @@ async def node(
         from resolvers.data_requests import data_request
 
         return await data_request(info, id)
+    if type_name == "Activity":
+        from resolvers.activities import activity
+
+        return await activity(info, id)
+    if type_name == "ActivitySignup":
+        from resolvers.activities import signup
+
+        return await signup(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

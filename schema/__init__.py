@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.printer import print_schema
 
 from resolvers import accounts, pupil_mutations, unit_mutations
+from resolvers import activities as activity_resolvers
 from resolvers import archive_exports as archive_export_resolvers
 from resolvers import badges as badge_resolvers
 from resolvers import counselors as counselor_resolvers
@@ -34,6 +35,18 @@ from schema.accounts import (
     SignInPayload,
     TotpSetupPayload,
     Viewer,
+)
+from schema.activities import (
+    Activity,
+    ActivityConnection,
+    ActivityPayload,
+    ActivityReach,
+    ActivitySignup,
+    CancelActivityPayload,
+    CheckinCodePayload,
+    FinishActivityPayload,
+    SignupPayload,
+    SignupsPayload,
 )
 from schema.badges import (
     AwardObjectionPayload,
@@ -121,6 +134,17 @@ class Query:
     data_requests: list[DataRequest] = strawberry.field(
         resolver=data_request_resolvers.data_requests_list,
         description="监护人对孩子个人信息的请求（最新的在前，最多 100 项）：辅导员和管理员看辖区内的，监护人看自己提出的。",
+    )
+    activities: ActivityConnection = strawberry.field(
+        resolver=activity_resolvers.activities_list,
+        description="活动（新建的在前）：已发布的人人可见，草稿只有组织者可见；可按状态、组织单位、能报名的队员筛选。",
+    )
+    activity: Activity | None = strawberry.field(
+        resolver=activity_resolvers.activity, description="按全局 ID 取一项活动。"
+    )
+    activity_reach: ActivityReach = strawberry.field(
+        resolver=activity_resolvers.activity_reach,
+        description="活动覆盖面：服务人数（去重）和人次，按乡镇（街道）和城乡（有统计权限的管理员、辅导员）。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -338,6 +362,53 @@ class Mutation:
             "有错则全部不写入并给出错误报告；同一文件再导入不会重复登记。"
         ),
     )
+    create_activity: ActivityPayload = strawberry.field(
+        resolver=activity_resolvers.create_activity,
+        description="新建一项活动（草稿；县、乡镇管理员和大队、中队辅导员，在本辖区内）。",
+    )
+    update_activity: ActivityPayload = strawberry.field(
+        resolver=activity_resolvers.update_activity,
+        description="修改活动：草稿可改任何一项，已发布的只能改名称、介绍、地点和增加名额。",
+    )
+    publish_activity: ActivityPayload = strawberry.field(
+        resolver=activity_resolvers.publish_activity,
+        description="发布活动：在报名时间内可报名。",
+    )
+    close_activity_signup: ActivityPayload = strawberry.field(
+        resolver=activity_resolvers.close_activity_signup,
+        description="提前截止报名（仍可签到）。",
+    )
+    finish_activity: FinishActivityPayload = strawberry.field(
+        resolver=activity_resolvers.finish_activity,
+        description="结束活动：未签到的记为未到（积分按活动设定照扣或退还），候补者不再递补。",
+    )
+    cancel_activity: CancelActivityPayload = strawberry.field(
+        resolver=activity_resolvers.cancel_activity,
+        description="取消活动：立即停止报名和签到，报名者预留的积分由后台任务全部退还（每人一次）。",
+    )
+    sign_up_for_activity: SignupsPayload = strawberry.field(
+        resolver=activity_resolvers.sign_up_for_activity,
+        description=(
+            "报名：家长为自己的孩子，辅导员为辖区内的一组队员。名额内的确认并预留积分，其余按先后候补；"
+            "重复报名、不在报名时间、不符合条件、积分不足的，整组都不报名并说明原因。"
+        ),
+    )
+    cancel_activity_signup: SignupPayload = strawberry.field(
+        resolver=activity_resolvers.cancel_activity_signup,
+        description="取消报名（取消截止时间之前）：预留的积分退还，空出的名额给候补的第一位。",
+    )
+    check_in_pupil: SignupPayload = strawberry.field(
+        resolver=activity_resolvers.check_in_pupil,
+        description="签到（组织者或队员的辅导员）：预留的积分结算，签到奖励发放，各只一次。",
+    )
+    issue_checkin_code: CheckinCodePayload = strawberry.field(
+        resolver=activity_resolvers.issue_checkin_code,
+        description="生成活动的签到码，在现场公布（组织者）；再生成一次则旧码作废。",
+    )
+    check_in_with_code: SignupPayload = strawberry.field(
+        resolver=activity_resolvers.check_in_with_code,
+        description="家长凭现场公布的签到码为孩子签到。",
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -346,7 +417,7 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit, Pupil, RosterImport, DataRequest, Badge, BadgeAward],
+    types=[Unit, Pupil, RosterImport, DataRequest, Badge, BadgeAward, Activity, ActivitySignup],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from authz.enforcer import Authorizer, ListScope
-from authz.principal import Principal, Scope
+from authz.principal import Principal, PrincipalKind, Scope
 from domain.accounts.senders import CodeSender
 from domain.archive import Event, archives_async
 from domain.audit.service import county_entries
@@ -83,6 +83,12 @@ class Context:
     unit_badges: DataLoader[int, list[Any]] = field(init=False)
     """Units' collective awards, by unit id (`Unit.badges`)."""
     """Pupils' badge awards, by pupil id (`Pupil.badges`)."""
+    activities: DataLoader[int, Any] = field(init=False)
+    """Activities the caller may see, by id (None for the rest)."""
+    activity_signups: DataLoader[int, list[Any]] = field(init=False)
+    """Pupils' activity sign-ups, by pupil id (`Pupil.activitySignups`)."""
+    visible_pupils: DataLoader[int, Any] = field(init=False)
+    """Pupils the caller sees, by id (None for the rest): for lists that point at pupils."""
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
@@ -129,6 +135,31 @@ class Context:
             return await unit_awards(self, ids)
 
         self.unit_badges = DataLoader(load_fn=load_unit_awards)
+
+        async def load_activities(ids: list[int]) -> list[Any]:
+            from resolvers.activities import activities_by_id  # it imports this module
+
+            return await activities_by_id(self, ids)
+
+        async def load_signups(ids: list[int]) -> list[list[Any]]:
+            from resolvers.activities import signups_of_pupils  # it imports this module
+
+            return await signups_of_pupils(self, ids)
+
+        async def load_pupils(ids: list[int]) -> list[Any]:
+            from resolvers.people import pupils_by_ids
+
+            principal = await self.principal()
+            user_id = principal.id if principal.kind == PrincipalKind.USER else None
+            async with self.session() as session:
+                found = await pupils_by_ids(
+                    session, await self.list_scope("pupil", "read"), ids, user_id=user_id
+                )
+            return [found.get(pk) for pk in ids]
+
+        self.activities = DataLoader(load_fn=load_activities)
+        self.activity_signups = DataLoader(load_fn=load_signups)
+        self.visible_pupils = DataLoader(load_fn=load_pupils)
 
         async def load_archives(ids: list[int]) -> list[list[Event]]:
             async with self.session() as session:

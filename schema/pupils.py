@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -27,6 +27,9 @@ from schema.points import (
     PointsEntryEdge,
 )
 from schema.user_errors import UserError
+
+if TYPE_CHECKING:
+    from schema.activities import ActivitySignup
 
 
 @strawberry.enum(description="队员状态。")
@@ -82,6 +85,12 @@ class Pupil(Node):
     @strawberry.field(description="奖章：已颁发的、评选中的和撤销的，按时间先后。")
     async def badges(self, info: Info[Context, None]) -> list[BadgeAward]:
         return await info.context.badge_awards.load(self.row_id)
+
+    @strawberry.field(description="活动报名：报名过的活动及状态，最新的在前。")
+    async def activity_signups(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[ActivitySignup, strawberry.lazy("schema.activities")]]:
+        return await info.context.activity_signups.load(self.row_id)
 
     @strawberry.field(
         description="成长档案：入队、奖章、积分等，按时间先后（导出：GET /exports/archive.{json,xlsx,html}?pupil=ID）。"

@@ -23,11 +23,11 @@ from sqlalchemy import Engine, insert
 
 from authz.roles import Role
 from domain.accounts import service
-from domain.people.tables import guardian_bindings, guardians, pupils
+from domain.people.tables import pupils
 from migrations.runner import Migrator
 from tenants.provisioning import County, create_county, create_prefecture
 from tenants.sessions import tenant_connection
-from tests.graphql_client import UnitRef, create_unit, sign_in_as, tenant_of
+from tests.graphql_client import UnitRef, create_unit, guardian_of, sign_in_as, tenant_of
 
 PREFECTURE = "5227"
 A_CODE = "522731"
@@ -127,27 +127,10 @@ def credentials(services: Any, world: World, who: str, operator_token: str) -> d
                 created_by=0,
             )
         return {"X-Api-Key": issued.secret}
+    if who == "guardian":
+        return {
+            "Authorization": f"Bearer {guardian_of(services, world.a.county, [world.a.pupils['P1']])}"
+        }
     county, label = ROLE_SCOPES[who]
     scope = world.a.units[label].path if county else label
-    token = sign_in_as(services, who, county, scope)
-    if who == "guardian":
-        _bind_guardian(services, world, token)
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _bind_guardian(services: Any, world: World, token: str) -> None:
-    from domain.accounts.tokens import read_access_token
-
-    user_id = read_access_token(services.keys.token_secret, token).user_id
-    with tenant_connection(services.sync_engine, tenant_of(world.a.county)) as conn:
-        guardian_id = conn.execute(
-            insert(guardians).values(name="王妈妈", user_id=user_id).returning(guardians.c.id)
-        ).scalar_one()
-        conn.execute(
-            insert(guardian_bindings).values(
-                guardian_id=guardian_id,
-                pupil_id=world.a.pupils["P1"],
-                relation="mother",
-                verified_at=dt.datetime.now(dt.UTC),
-            )
-        )
+    return {"Authorization": f"Bearer {sign_in_as(services, who, county, scope)}"}

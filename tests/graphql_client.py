@@ -7,6 +7,7 @@ own role (`tenant_connection`), as the service itself would.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from starlette.applications import Starlette
 from domain.accounts.service import create_user, start_session
 from domain.accounts.tables import role_assignments
 from domain.org.tables import units
-from domain.people.tables import counselors, pupils
+from domain.people.tables import counselors, guardian_bindings, guardians, pupils
 from tenants.provisioning import County
 from tenants.sessions import Tenant, tenant_connection
 
@@ -121,6 +122,26 @@ def sign_in_as(services: Any, role: str, county_code: str | None, scope: str = "
         return start_session(
             conn, services.keys, services.settings, user_id, mfa=True, client="test"
         ).access_token
+
+
+def guardian_of(services: Any, county: County, pupil_ids: Iterable[int]) -> str:
+    """A signed-in guardian of `county` with verified bindings to `pupil_ids`: its token."""
+    from domain.accounts.tokens import read_access_token
+
+    token = sign_in_as(services, "guardian", county.code, "c")
+    user_id = read_access_token(services.keys.token_secret, token).user_id
+    with tenant_connection(services.sync_engine, tenant_of(county)) as conn:
+        guardian_id = conn.execute(
+            insert(guardians).values(name="王妈妈", user_id=user_id).returning(guardians.c.id)
+        ).scalar_one()
+        for pupil_id in pupil_ids:
+            conn.execute(
+                insert(guardian_bindings).values(
+                    guardian_id=guardian_id, pupil_id=pupil_id, relation="mother",
+                    verified_at=dt.datetime.now(dt.UTC),
+                )
+            )  # fmt: skip
+    return token
 
 
 # --- given: organisation data of a county -------------------------------------------------

@@ -174,3 +174,14 @@ def export_archives(county_code: str, export_id: int, job_id: str) -> dict[str, 
                               {str(k): v for k, v in STATUS_LABELS.items()})  # fmt: skip
     job.progress(1, 1, "完成")
     return {"pupils": written}
+
+
+@job_actor(time_limit=30 * 60 * 1000)
+def refund_activity(county_code: str, activity_id: int, job_id: str) -> dict[str, Any]:
+    """Release every hold of a cancelled activity (idempotent: a hold is voided once, so a
+    retried job refunds nobody twice)."""
+    from domain.activities.service import refund_signups
+
+    runtime = current_runtime()
+    with tenant_connection(runtime.engine, county_tenant(runtime.engine, county_code)) as conn:
+        return {"refunded": refund_signups(conn, activity_id)}

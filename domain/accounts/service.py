@@ -30,6 +30,7 @@ from domain.accounts.tables import (
     users,
 )
 from domain.accounts.tokens import digest, issue_access_token, new_secret, read_access_token
+from domain.exchange.service import partner_of_scope
 from domain.personal.crypto import FieldCipher
 from redscarf.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from redscarf.keys import Keys
@@ -160,6 +161,17 @@ def _unit_kind(conn: Connection, county_code: str, path: str) -> str | None:
     ).scalar()
 
 
+def _check_partner(conn: Connection, county_code: str, scope: str) -> None:
+    """A partner's staff are scoped to their partner (`partner_scope`), which must exist."""
+    partner_id = partner_of_scope(scope)
+    found = partner_id is not None and conn.execute(
+        text(f'SELECT 1 FROM "{schema_name(county_code)}".partners WHERE id = :p'),
+        {"p": partner_id},
+    ).first()
+    if not found:
+        raise NotFound("没有这个合作单位", code="PARTNER_NOT_FOUND")
+
+
 def check_grant(conn: Connection, role: Role, county_code: str | None, scope: str) -> None:
     """The scope exists and suits the role (a squadron counselor at a squadron, ...)."""
     if role == Role.OPERATOR:
@@ -175,6 +187,9 @@ def check_grant(conn: Connection, role: Role, county_code: str | None, scope: st
     status = conn.execute(select(tenants.c.status).where(tenants.c.code == county_code)).scalar()
     if status != TenantStatus.ACTIVE:
         raise NotFound(f"没有行政区划代码为 {county_code} 的县（区）", code="COUNTY_NOT_FOUND")
+    if role == Role.PARTNER:
+        _check_partner(conn, county_code, scope)
+        return
     kind = _unit_kind(conn, county_code, scope)
     if kind is None:
         raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
