@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from redscarf.database import connected, make_engine, resolve_database_url
 from redscarf.errors import RedscarfError
@@ -37,6 +37,8 @@ imports_app = typer.Typer(help="名册导入。", no_args_is_help=True)
 app.add_typer(imports_app, name="imports")
 ledger_app = typer.Typer(help="积分账本。", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+exchange_app = typer.Typer(help="积分兑换。", no_args_is_help=True)
+app.add_typer(exchange_app, name="exchange")
 user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -341,22 +343,9 @@ def audit_purge() -> None:
 def imports_purge() -> None:
     """删除超过保留期（REDSCARF_IMPORT_REPORT_DAYS，默认 7 天）的导入错误报告和未导入的上传文件；可每天定时运行。"""
     from domain.imports.service import forget_expired_files
-    from tenants.registry import TenantStatus, tenants
-    from tenants.sessions import load_tenant, tenant_connection
 
     days = get_settings().import_report_days
-    with engine() as eng:
-        with eng.connect() as conn:
-            codes = list(
-                conn.execute(
-                    select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE)
-                ).scalars()
-            )
-            counties = [load_tenant(conn, code) for code in codes]
-        total = 0
-        for county in counties:
-            with tenant_connection(eng, county) as conn:
-                total += forget_expired_files(conn, days)
+    total, counties = _in_each_county(lambda conn: forget_expired_files(conn, days))
     console.print(f"已删除 {total} 份超过 {days} 天的导入报告或文件（{len(counties)} 个县）")
 
 
@@ -403,6 +392,26 @@ def ledger_verify(
 def ledger_expire() -> None:
     """让过期的积分回到县积分池（按各县的有效期规则；预留中的不动）；可每天定时运行。"""
     from domain.ledger.service import expire
+
+    total, counties = _in_each_county(lambda conn: expire(conn, by="redscarf ledger expire"))
+    console.print(f"已让 {total} 积分过期（{len(counties)} 个县）")
+
+
+@exchange_app.command("expire")
+@friendly_errors
+def exchange_expire() -> None:
+    """过期未领取的兑换：积分退还给队员，物品回到库存（每次兑换只退一次）；可每天定时运行。"""
+    from domain.exchange.service import expire_codes
+
+    total, counties = _in_each_county(
+        lambda conn: expire_codes(conn, by="redscarf exchange expire")
+    )
+    console.print(f"已退还 {total} 次过期未领的兑换（{len(counties)} 个县）")
+
+
+def _in_each_county(work: Callable[[Connection], int]) -> tuple[int, list[Any]]:
+    """`work` in a transaction of each active county, as its own role: the sum of its results,
+    and the counties."""
     from tenants.registry import TenantStatus, tenants
     from tenants.sessions import load_tenant, tenant_connection
 
@@ -417,8 +426,8 @@ def ledger_expire() -> None:
         total = 0
         for county in counties:
             with tenant_connection(eng, county) as conn:
-                total += expire(conn, by="redscarf ledger expire")
-    console.print(f"已让 {total} 积分过期（{len(counties)} 个县）")
+                total += work(conn)
+    return total, counties
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -35,7 +35,7 @@ from redscarf.errors import InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
 from resolvers.people import PupilRecord, bound_to, pupils_by_ids
-from resolvers.pupils import caller_user_id
+from resolvers.pupils import bound_rel, caller_user_id, chosen_pupils
 from schema.activities import (
     Activity,
     ActivityConnection,
@@ -169,7 +169,7 @@ async def activities_list(
         organiser = await _unit(context, organiser_id)
         clauses.append(units.c.path.op("<@")(cast(organiser.path, LTree)))
     if for_pupil is not None:
-        record = (await _pupils(context, [for_pupil]))[0]
+        record = (await chosen_pupils(context, [for_pupil]))[0]
         clauses.extend(await _open_to(context, record))
     if after is not None:
         clauses.append(activities.c.id < decode_key_cursor(after))
@@ -506,29 +506,6 @@ async def cancel_activity(info: Info[Context, None], input: ActivityInput) -> Ca
 # --- signing up and attending ------------------------------------------------------------------
 
 
-async def _pupils(context: Context, global_ids: Sequence[str]) -> list[PupilRecord]:
-    """The pupils named, all of them in the caller's sight (not found otherwise)."""
-    if not global_ids or len(global_ids) > MAX_GROUP:
-        raise InvalidInput(f"请选择 1–{MAX_GROUP} 名队员", code="INVALID_PUPILS")
-    ids = [await context.own_id("Pupil", g) for g in global_ids]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("同一名队员选了两次", code="DUPLICATE_PUPILS")
-    found: dict[int, PupilRecord] = {}
-    if None not in ids:
-        async with context.session() as session:
-            found = await pupils_by_ids(
-                session, await context.list_scope("pupil", "read"), [i for i in ids if i],
-                user_id=await caller_user_id(context),
-            )  # fmt: skip
-    if None in ids or len(found) != len(ids):
-        raise NotFound("有队员不存在或不在您的管理范围内", code="PUPIL_NOT_FOUND")
-    return [found[i] for i in ids if i is not None]
-
-
-def _rels(record: PupilRecord) -> str:
-    return "bound" if record.bound else ""
-
-
 async def sign_up_for_activity(
     info: Info[Context, None], input: SignUpForActivityInput
 ) -> SignupsPayload:
@@ -536,11 +513,11 @@ async def sign_up_for_activity(
     principal = await context.user()
     row = await _row(context, input.activity_id)
     try:
-        chosen = await _pupils(context, input.pupil_ids)
+        chosen = await chosen_pupils(context, input.pupil_ids)
     except InvalidInput as exc:
         return SignupsPayload(signups=[], user_errors=user_errors(exc, "pupilIds"))
     for record in chosen:
-        await context.require("signup", "write", record.path, _rels(record))
+        await context.require("signup", "write", record.path, bound_rel(record))
     by = uploader(principal)
     try:
         made = await in_county(
@@ -582,7 +559,7 @@ async def cancel_activity_signup(
     context = info.context
     await context.user()
     row, record = await _signup_row(context, input.signup_id)
-    await context.require("signup", "write", record.path, _rels(record))
+    await context.require("signup", "write", record.path, bound_rel(record))
     try:
         await in_county(
             context,
@@ -601,7 +578,7 @@ async def _attendance(
 ) -> tuple[Any, PupilRecord]:
     row = await _row(context, activity_gid)
     try:
-        record = (await _pupils(context, [pupil_gid]))[0]
+        record = (await chosen_pupils(context, [pupil_gid]))[0]
     except InvalidInput:
         raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND") from None
     return row, record
@@ -671,7 +648,7 @@ async def check_in_with_code(
     context = info.context
     principal = await context.user()
     row, record = await _attendance(context, input.activity_id, input.pupil_id)
-    await context.require("attendance", "write", record.path, _rels(record))
+    await context.require("attendance", "write", record.path, bound_rel(record))
     cipher = context.services.keys.cipher
     try:
         await in_county(

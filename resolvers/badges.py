@@ -24,7 +24,7 @@ from domain.people.tables import pupils
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
 from resolvers.people import PupilRecord, bound_to, pupils_by_ids
-from resolvers.pupils import caller_user_id
+from resolvers.pupils import caller_user_id, chosen_pupils
 from schema.badges import (
     AwardBadgeInput,
     AwardCollectiveBadgeInput,
@@ -59,7 +59,6 @@ from schema.ids import encode_global_id
 from schema.user_errors import user_errors
 
 T = TypeVar("T")
-MAX_PUPILS = 500
 MAX_LISTED = 500
 
 
@@ -179,23 +178,6 @@ async def _badge_row(context: Context, global_id: str) -> Any:
     return row
 
 
-async def _pupils(context: Context, global_ids: Sequence[str]) -> list[PupilRecord]:
-    """The pupils named, all of them in the caller's sight (not found otherwise)."""
-    if not global_ids or len(global_ids) > MAX_PUPILS:
-        raise InvalidInput(f"请选择 1–{MAX_PUPILS} 名队员", code="INVALID_PUPILS")
-    ids = [await context.own_id("Pupil", g) for g in global_ids]
-    found: dict[int, PupilRecord] = {}
-    if None not in ids:
-        async with context.session() as session:
-            found = await pupils_by_ids(
-                session, await context.list_scope("pupil", "read"), [i for i in ids if i],
-                user_id=await caller_user_id(context),
-            )  # fmt: skip
-    if None in ids or len(found) != len(set(ids)):
-        raise NotFound("有队员不存在或不在您的管理范围内", code="NOT_FOUND")
-    return [found[i] for i in ids if i is not None]
-
-
 async def _may_award(context: Context, level: str, paths: Sequence[str]) -> None:
     for path in sorted(set(paths)):
         await context.require(f"award:{level}", "write", path)
@@ -218,7 +200,7 @@ async def award_badge(info: Info[Context, None], input: AwardBadgeInput) -> Badg
     principal = await context.user()
     badge = await _badge_row(context, input.badge_id)
     try:
-        chosen = await _pupils(context, input.pupil_ids)
+        chosen = await chosen_pupils(context, not_found="NOT_FOUND", global_ids=input.pupil_ids)
     except InvalidInput as exc:
         return _payload(exc)
     await _may_award(context, badge.level, [p.path for p in chosen])
@@ -423,7 +405,7 @@ async def nominate_for_badge(
     principal = await context.user()
     badge = await _badge_row(context, input.badge_id)
     try:
-        chosen = await _pupils(context, input.pupil_ids)
+        chosen = await chosen_pupils(context, not_found="NOT_FOUND", global_ids=input.pupil_ids)
         within = await _selection_unit(context, badge.level, chosen)
     except InvalidInput as exc:
         return _payload(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
@@ -9,9 +10,9 @@ from strawberry.types import Info
 
 from authz.principal import PrincipalKind
 from domain.people.names import search_key
-from redscarf.errors import NotFound
+from redscarf.errors import InvalidInput, NotFound
 from resolvers.paging import MAX_PAGE, page_info, page_size
-from resolvers.people import pupil_by_id, pupils_page
+from resolvers.people import PupilRecord, pupil_by_id, pupils_by_ids, pupils_page
 from schema.context import Context
 from schema.ids import decode_key_cursor, encode_key_cursor
 from schema.pupils import Pupil, PupilConnection, PupilEdge, PupilStatus
@@ -77,6 +78,34 @@ async def pupils(
         edges=edges,
         page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
     )
+
+
+MAX_CHOSEN = 500
+
+
+async def chosen_pupils(
+    context: Context, global_ids: Sequence[str], *, not_found: str = "PUPIL_NOT_FOUND"
+) -> list[PupilRecord]:
+    """The pupils a mutation names, every one of them in the caller's sight (or `not_found`:
+    a pupil out of reach looks exactly like a missing one)."""
+    if not global_ids or len(global_ids) > MAX_CHOSEN:
+        raise InvalidInput(f"请选择 1–{MAX_CHOSEN} 名队员", code="INVALID_PUPILS")
+    ids = [await context.own_id("Pupil", g) for g in global_ids]
+    found: dict[int, PupilRecord] = {}
+    if None not in ids:
+        async with context.session() as session:
+            found = await pupils_by_ids(
+                session, await context.list_scope("pupil", "read"), [i for i in ids if i],
+                user_id=await caller_user_id(context),
+            )  # fmt: skip
+    if None in ids or len(found) != len(set(ids)):
+        raise NotFound("有队员不存在或不在您的管理范围内", code=not_found)
+    return [found[i] for i in ids if i is not None]
+
+
+def bound_rel(record: PupilRecord) -> str:
+    """The relation a guardian's policy lines ask for (`bound`), when the caller is one."""
+    return "bound" if record.bound else ""
 
 
 async def visible_pupil(context: Context, pk: int) -> Pupil | None:

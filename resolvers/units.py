@@ -105,6 +105,12 @@ async def node(
         from resolvers.activities import signup
 
         return await signup(info, id)
+    if type_name in ("Partner", "ExchangeItem", "Redemption"):
+        from resolvers import exchange
+
+        found = {"Partner": exchange.partner, "ExchangeItem": exchange.exchange_item,
+                 "Redemption": exchange.redemption}[type_name]  # fmt: skip
+        return await found(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

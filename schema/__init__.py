@@ -19,6 +19,7 @@ from resolvers import badges as badge_resolvers
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import data_requests as data_request_resolvers
+from resolvers import exchange as exchange_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
 from resolvers import pupils as pupil_resolvers
@@ -62,6 +63,16 @@ from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
 from schema.data_requests import DataRequest, DataRequestPayload
 from schema.errors import PresentErrors, RedscarfSchema
+from schema.exchange import (
+    ExchangeItem,
+    ExchangeItemPayload,
+    Partner,
+    PartnerPayload,
+    Redemption,
+    RedemptionConnection,
+    RedemptionPayload,
+    VerifyRedemptionPayload,
+)
 from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
 from schema.node import Node
@@ -145,6 +156,21 @@ class Query:
     activity_reach: ActivityReach = strawberry.field(
         resolver=activity_resolvers.activity_reach,
         description="活动覆盖面：服务人数（去重）和人次，按乡镇（街道）和城乡（有统计权限的管理员、辅导员）。",
+    )
+    partners: list[Partner] = strawberry.field(
+        resolver=exchange_resolvers.partners_list,
+        description="合作单位（社会单位）：县级管理员看全部，合作单位的人员看自己的。",
+    )
+    exchange_items: list[ExchangeItem] = strawberry.field(
+        resolver=exchange_resolvers.exchange_items_list,
+        description="可用积分兑换的物品（新上架的在前）：县内人人可见，合作单位只看自己的。",
+    )
+    exchange_item: ExchangeItem | None = strawberry.field(
+        resolver=exchange_resolvers.exchange_item, description="按全局 ID 取一件兑换物品。"
+    )
+    redemptions: RedemptionConnection = strawberry.field(
+        resolver=exchange_resolvers.redemptions_list,
+        description="兑换记录（最新的在前）：县级管理员看全县的，合作单位看自己物品的（没有队员信息）。家长看孩子的：Pupil.redemptions。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -409,6 +435,32 @@ class Mutation:
         resolver=activity_resolvers.check_in_with_code,
         description="家长凭现场公布的签到码为孩子签到。",
     )
+    create_partner: PartnerPayload = strawberry.field(
+        resolver=exchange_resolvers.create_partner,
+        description="登记合作单位（县级管理员）；其人员凭邀请（角色 PARTNER，范围为 staffScope）登录。",
+    )
+    update_partner: PartnerPayload = strawberry.field(
+        resolver=exchange_resolvers.update_partner, description="修改合作单位（县级管理员）。"
+    )
+    create_exchange_item: ExchangeItemPayload = strawberry.field(
+        resolver=exchange_resolvers.create_exchange_item,
+        description="上架兑换物品：积分、库存、每人限兑、兑换期和领取期限（县级管理员，或合作单位为自己）。",
+    )
+    update_exchange_item: ExchangeItemPayload = strawberry.field(
+        resolver=exchange_resolvers.update_exchange_item,
+        description="修改兑换物品、补货（addStock）、下架或重新上架。",
+    )
+    redeem_item: RedemptionPayload = strawberry.field(
+        resolver=exchange_resolvers.redeem_item,
+        description=(
+            "家长用孩子的积分兑换物品：扣积分和减库存在同一事务中完成，得到兑换码；"
+            "库存不足、超过限兑、积分不足、不在兑换期的，说明原因且什么都不变。"
+        ),
+    )
+    verify_redemption_code: VerifyRedemptionPayload = strawberry.field(
+        resolver=exchange_resolvers.verify_redemption_code,
+        description="合作单位核销兑换码：每个码只能核销一次；伪造、他人的或已过期的码说明原因。",
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -417,7 +469,19 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
-    types=[Unit, Pupil, RosterImport, DataRequest, Badge, BadgeAward, Activity, ActivitySignup],
+    types=[
+        Unit,
+        Pupil,
+        RosterImport,
+        DataRequest,
+        Badge,
+        BadgeAward,
+        Activity,
+        ActivitySignup,
+        Partner,
+        ExchangeItem,
+        Redemption,
+    ],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).

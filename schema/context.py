@@ -87,6 +87,8 @@ class Context:
     """Activities the caller may see, by id (None for the rest)."""
     activity_signups: DataLoader[int, list[Any]] = field(init=False)
     """Pupils' activity sign-ups, by pupil id (`Pupil.activitySignups`)."""
+    redemptions: DataLoader[int, list[Any]] = field(init=False)
+    """Pupils' redemptions, by pupil id (`Pupil.redemptions`)."""
     visible_pupils: DataLoader[int, Any] = field(init=False)
     """Pupils the caller sees, by id (None for the rest): for lists that point at pupils."""
     _tenant: Tenant | None = field(default=None, init=False)
@@ -157,6 +159,12 @@ class Context:
                 )
             return [found.get(pk) for pk in ids]
 
+        async def load_redemptions(ids: list[int]) -> list[list[Any]]:
+            from resolvers.exchange import redemptions_of_pupils  # it imports this module
+
+            return await redemptions_of_pupils(self, ids)
+
+        self.redemptions = DataLoader(load_fn=load_redemptions)
         self.activities = DataLoader(load_fn=load_activities)
         self.activity_signups = DataLoader(load_fn=load_signups)
         self.visible_pupils = DataLoader(load_fn=load_pupils)

@@ -30,6 +30,7 @@ from schema.user_errors import UserError
 
 if TYPE_CHECKING:
     from schema.activities import ActivitySignup
+    from schema.exchange import Redemption
 
 
 @strawberry.enum(description="队员状态。")
@@ -91,6 +92,14 @@ class Pupil(Node):
         self, info: Info[Context, None]
     ) -> list[Annotated[ActivitySignup, strawberry.lazy("schema.activities")]]:
         return await info.context.activity_signups.load(self.row_id)
+
+    @strawberry.field(
+        description="积分兑换：兑换的物品、状态，以及（家长可见的）兑换码，最新的在前。"
+    )
+    async def redemptions(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Redemption, strawberry.lazy("schema.exchange")]]:
+        return await info.context.redemptions.load(self.row_id)
 
     @strawberry.field(
         description="成长档案：入队、奖章、积分等，按时间先后（导出：GET /exports/archive.{json,xlsx,html}?pupil=ID）。"

@@ -893,6 +893,11 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             )
         )["createPupil"]["pupil"]["id"]
         await run_a_badge_year(do, admin, county, engine, badged, squadron_id)
+        from tests.test_exchange_api import run_an_activity_and_an_exchange
+
+        await run_an_activity_and_an_exchange(
+            client, admin, county, engine, squadron, root_of(engine, county)
+        )
         await do(
             "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { done } } }",
             {"u": squadron_id},
