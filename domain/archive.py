@@ -1,5 +1,6 @@
 """The growth archive (成长档案): a pupil's history in time order, from every part of the county
-that records one (status changes, badges, points; activities, tasks and pairings as they come).
+that records one (status changes, badges, points, collection tasks; activities and pairings as
+they come).
 One batch of queries serves any number of pupils (a roster page, a school's export), and the
 page that prints it."""
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    and_,
     func,
     select,
     update,
@@ -39,6 +41,7 @@ from domain.clock import local_date
 from domain.ledger.tables import AccountKind, ledger_accounts, ledger_postings, ledger_transactions
 from domain.org.tables import units
 from domain.people.tables import PupilStatus, pupil_status_changes, pupils
+from domain.tasks.tables import SubmissionState, TaskKind, task_submissions, tasks
 from tenants.metadata import tenant_metadata
 
 STATUS_TITLES = {
@@ -56,12 +59,17 @@ POINTS_TITLES = {
 }
 # Points that come with a badge show on the badge's own line, not twice.
 ON_BADGE_LINES = ("award", "reversal")
+TASK_TITLES = {
+    TaskKind.LESSON: "完成红领巾爱学习",
+    TaskKind.SUBMISSION: "征集作品通过审核",
+    TaskKind.FEEDBACK: "完成问卷征集",
+}
 
 
 @dataclass(frozen=True)
 class Event:
     on: dt.date
-    kind: str  # status, badge, revoked, points
+    kind: str  # status, badge, revoked, task, points
     title: str
     detail: str | None
     points: int | None
@@ -110,9 +118,30 @@ def archives(session: Connection, pupil_ids: Sequence[int]) -> list[list[Event]]
                 Event(_day(r.revoked_at), "revoked", f"{r.name}被撤销", r.revoked_reason,
                       -(r.points or 0) or None, r.id)
             )  # fmt: skip
+    # An approved task (a lesson completed) is a line of its own with its reward, which then
+    # shows nowhere else. Its badge shows on the badge's line above.
+    on_task_lines: set[int] = set()
+    done = session.execute(
+        select(task_submissions.c.id, task_submissions.c.pupil_id, task_submissions.c.reviewed_at,
+               task_submissions.c.transaction_id, tasks.c.kind, tasks.c.title,
+               ledger_postings.c.amount)
+        .join(tasks, tasks.c.id == task_submissions.c.task_id)
+        .outerjoin(ledger_postings, and_(ledger_postings.c.transaction_id == task_submissions.c.transaction_id,
+                                         ledger_postings.c.amount > 0))
+        .where(task_submissions.c.pupil_id.in_(ids),
+               task_submissions.c.state == SubmissionState.APPROVED.value)
+    )  # fmt: skip
+    for r in done:
+        if r.transaction_id is not None:
+            on_task_lines.add(r.transaction_id)
+        found[r.pupil_id].append(
+            Event(_day(r.reviewed_at), "task", TASK_TITLES[TaskKind(r.kind)], r.title,
+                  int(r.amount) if r.amount else None, r.id)
+        )  # fmt: skip
     postings = session.execute(
         select(ledger_accounts.c.owner_id, ledger_postings.c.id, ledger_postings.c.amount,
-               ledger_postings.c.created_at, ledger_transactions.c.kind, ledger_transactions.c.memo)
+               ledger_postings.c.created_at, ledger_postings.c.transaction_id,
+               ledger_transactions.c.kind, ledger_transactions.c.memo)
         .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
         .join(ledger_transactions, ledger_transactions.c.id == ledger_postings.c.transaction_id)
         .where(
@@ -122,15 +151,18 @@ def archives(session: Connection, pupil_ids: Sequence[int]) -> list[list[Event]]
         )
     )  # fmt: skip
     for r in postings:
+        if r.transaction_id in on_task_lines:
+            continue
         title = POINTS_TITLES.get(r.kind, "积分变动")
         found[r.owner_id].append(
             Event(_day(r.created_at), "points", title, r.memo, int(r.amount), r.id)
         )
-    kinds = {"status": 0, "badge": 1, "revoked": 2, "points": 3}
+    kinds = {"status": 0, "badge": 1, "revoked": 2, "task": 3, "points": 4}
     return [sorted(found[pk], key=lambda e: (e.on, kinds[e.kind], e.order)) for pk in ids]
 
 
-ARCHIVE_KINDS = {"status": "队籍", "badge": "奖章", "revoked": "奖章", "points": "积分"}
+ARCHIVE_KINDS = {"status": "队籍", "badge": "奖章", "revoked": "奖章", "task": "征集",
+                 "points": "积分"}
 
 
 def archive_page(pupils: list[tuple[dict[str, object], list[dict[str, object]]]]) -> str:

@@ -13,6 +13,7 @@ import domain.ledger.tables
 import domain.org.tables
 import domain.people.tables
 import domain.people.transfers
+import domain.tasks.tables
 import tenants.registry
 import tenants.steps
 import workers.jobs
@@ -30,6 +31,7 @@ MODULES = (
     domain.org.tables,
     domain.people.tables,
     domain.people.transfers,
+    domain.tasks.tables,
     tenants.registry,
     tenants.steps,
     workers.jobs,

@@ -46,6 +46,7 @@ class ArchiveKind(enum.Enum):
     STATUS = strawberry.enum_value("status", description="入队、离队、入团、转学")
     BADGE = strawberry.enum_value("badge", description="获得奖章")
     REVOKED = strawberry.enum_value("revoked", description="奖章被撤销")
+    TASK = strawberry.enum_value("task", description="征集：完成网课、作品或问卷通过审核")
     POINTS = strawberry.enum_value("points", description="积分兑换、活动等")
 
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, insert, update
+import pytest
+from sqlalchemy import Connection, Engine, insert, update
 from starlette.applications import Starlette
 
 from domain.accounts.service import create_user, start_session
 from domain.accounts.tables import role_assignments
 from domain.org.tables import units
 from domain.people.tables import counselors, guardian_bindings, guardians, pupils
+from redscarf.errors import RedscarfError
 from tenants.provisioning import County
 from tenants.sessions import Tenant, tenant_connection
 
@@ -232,3 +234,16 @@ def create_units(
             ],
         ).scalars()
         return [UnitRef(pk, path, county.code) for pk, path in zip(ids, labels, strict=True)]
+
+
+def in_county(engine: Engine, county: County, work: Callable[[Connection], Any]) -> Any:
+    """`work` in one transaction of the county, as its own role: committed unless it raises."""
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        return work(conn)
+
+
+def refusal(engine: Engine, county: County, work: Callable[[Connection], Any]) -> str:
+    """The code of the project's error that `work` raises (its transaction rolled back)."""
+    with pytest.raises(RedscarfError) as raised:
+        in_county(engine, county, work)
+    return raised.value.code

@@ -10,6 +10,8 @@ held the child's personal data is cleared in the same transaction:
 - the encrypted snapshot of a transfer to or from another county;
 - binding codes (deleted) and guardians' bindings (ended; consents stay as the record that
   consent was given);
+- what the child wrote, uploaded or answered for collection tasks, and the counselors' notes
+  on it (the submissions stay, with their state, reward and badge);
 - uploaded files and import error reports that mention the pupil by name or ID number.
 
 The erasure itself is audited, without any personal data.
@@ -38,6 +40,7 @@ from domain.people.tables import (
 from domain.people.transfers import TransferState, pupil_transfers, seal
 from domain.personal.crypto import FieldCipher
 from domain.spreadsheets.reading import mentions
+from domain.tasks.tables import task_submissions
 from redscarf.errors import InvalidInput, NotFound
 from tenants.metadata import translate_map
 from tenants.sessions import Tenant, act_as_county
@@ -156,6 +159,14 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
         update(badge_awards)
         .where(badge_awards.c.pupil_id == pupil_id)
         .values(evidence=None, rejected_reason=None, revoked_reason=None)
+    )
+    # The child's own works and answers for collection tasks, and what was said of them; that
+    # the task was done (and rewarded) stays, like a badge. The files behind the references
+    # live outside this service (where the county's app uploaded them): deleting them is its part.
+    county.execute(
+        update(task_submissions)
+        .where(task_submissions.c.pupil_id == pupil_id)
+        .values(text=None, file_urls=[], answers=None, review_note=None)
     )
     county.execute(
         update(guardian_bindings)
