@@ -235,7 +235,7 @@ async def create_badge(info: Info[Context, None], input: CreateBadgeInput) -> Ba
         )  # fmt: skip
     except RedscarfError as exc:
         return BadgePayload(badge=None, user_errors=user_errors(exc))
-    return BadgePayload(badge=await _fresh_badge(context, pk), user_errors=[])
+    return BadgePayload(badge=await badge_by_id(context, pk), user_errors=[])
 
 
 async def update_badge(info: Info[Context, None], input: UpdateBadgeInput) -> BadgePayload:
@@ -255,7 +255,7 @@ async def update_badge(info: Info[Context, None], input: UpdateBadgeInput) -> Ba
         )
     except RedscarfError as exc:
         return BadgePayload(badge=None, user_errors=user_errors(exc))
-    return BadgePayload(badge=await _fresh_badge(context, row.id), user_errors=[])
+    return BadgePayload(badge=await badge_by_id(context, row.id), user_errors=[])
 
 
 async def set_badge_quota(
@@ -342,7 +342,7 @@ async def badge_awards_list(
     return await awards_by_id(context, ids)
 
 
-async def _fresh_badge(context: Context, pk: int) -> Badge:
+async def badge_by_id(context: Context, pk: int) -> Badge:
     async with context.session() as session:
         row = (await session.execute(select(badges).where(badges.c.id == pk))).one()
     return _badge(row, (await context.tenant()).code)

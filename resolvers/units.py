@@ -111,6 +111,12 @@ async def node(
         found = {"Partner": exchange.partner, "ExchangeItem": exchange.exchange_item,
                  "Redemption": exchange.redemption}[type_name]  # fmt: skip
         return await found(info, id)
+    if type_name in ("CollectionTask", "TaskSubmission"):
+        from resolvers import tasks
+
+        found = {"CollectionTask": tasks.collection_task,
+                 "TaskSubmission": tasks.task_submission}[type_name]  # fmt: skip
+        return await found(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

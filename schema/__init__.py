@@ -23,6 +23,7 @@ from resolvers import exchange as exchange_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
 from resolvers import pupils as pupil_resolvers
+from resolvers import tasks as task_resolvers
 from resolvers import transfers as transfer_resolvers
 from resolvers import units as unit_resolvers
 from schema.accounts import (
@@ -84,6 +85,14 @@ from schema.pupils import (
     Pupil,
     PupilConnection,
     PupilPayload,
+)
+from schema.tasks import (
+    CollectionTask,
+    CollectionTaskConnection,
+    CollectionTaskPayload,
+    TaskSubmission,
+    TaskSubmissionConnection,
+    TaskSubmissionPayload,
 )
 from schema.transfers import Transfer, TransferPayload
 
@@ -171,6 +180,17 @@ class Query:
     redemptions: RedemptionConnection = strawberry.field(
         resolver=exchange_resolvers.redemptions_list,
         description="兑换记录（最新的在前）：县级管理员看全县的，合作单位看自己物品的（没有队员信息）。家长看孩子的：Pupil.redemptions。",
+    )
+    collection_tasks: CollectionTaskConnection = strawberry.field(
+        resolver=task_resolvers.collection_tasks,
+        description="征集任务（新建的在前）：进行中和已结束的人人可见，草稿只有组织者可见；可按能参加的队员筛选。",
+    )
+    collection_task: CollectionTask | None = strawberry.field(
+        resolver=task_resolvers.collection_task, description="按全局 ID 取一项征集任务。"
+    )
+    task_submissions: TaskSubmissionConnection = strawberry.field(
+        resolver=task_resolvers.task_submissions_list,
+        description="审核队列：辖区内队员的提交（默认待审核的，最早的在前；中队、大队辅导员和县级管理员）。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -461,6 +481,33 @@ class Mutation:
         resolver=exchange_resolvers.verify_redemption_code,
         description="合作单位核销兑换码：每个码只能核销一次；伪造、他人的或已过期的码说明原因。",
     )
+    create_collection_task: CollectionTaskPayload = strawberry.field(
+        resolver=task_resolvers.create_collection_task,
+        description="新建征集任务（草稿）：在线课程、作品征集或问卷，可设奖励积分和特色章。",
+    )
+    update_collection_task: CollectionTaskPayload = strawberry.field(
+        resolver=task_resolvers.update_collection_task,
+        description="修改征集任务：草稿可改任何一项，已发布的只能改名称、说明和截止时间。",
+    )
+    publish_collection_task: CollectionTaskPayload = strawberry.field(
+        resolver=task_resolvers.publish_collection_task, description="发布征集任务。"
+    )
+    close_collection_task: CollectionTaskPayload = strawberry.field(
+        resolver=task_resolvers.close_collection_task,
+        description="结束征集任务：不再接受提交，已提交的仍可审核。",
+    )
+    submit_task_work: TaskSubmissionPayload = strawberry.field(
+        resolver=task_resolvers.submit_task_work,
+        description="家长为孩子提交作品或问卷回答；待审核或被退回时再次提交即替换。",
+    )
+    complete_lesson: TaskSubmissionPayload = strawberry.field(
+        resolver=task_resolvers.complete_lesson,
+        description="记录孩子学完一节在线课程：奖励积分和特色章随即发放，重复记录无副作用。",
+    )
+    review_task_submission: TaskSubmissionPayload = strawberry.field(
+        resolver=task_resolvers.review_task_submission,
+        description="辅导员审核一份提交：通过则发放积分和特色章（各一次），退回须写理由；每份只审核一次。",
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -481,6 +528,8 @@ schema = RedscarfSchema(
         Partner,
         ExchangeItem,
         Redemption,
+        CollectionTask,
+        TaskSubmission,
     ],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran

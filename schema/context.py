@@ -89,6 +89,8 @@ class Context:
     """Pupils' activity sign-ups, by pupil id (`Pupil.activitySignups`)."""
     redemptions: DataLoader[int, list[Any]] = field(init=False)
     """Pupils' redemptions, by pupil id (`Pupil.redemptions`)."""
+    task_submissions: DataLoader[int, list[Any]] = field(init=False)
+    """Pupils' task submissions, by pupil id (`Pupil.taskSubmissions`)."""
     visible_pupils: DataLoader[int, Any] = field(init=False)
     """Pupils the caller sees, by id (None for the rest): for lists that point at pupils."""
     _tenant: Tenant | None = field(default=None, init=False)
@@ -165,6 +167,13 @@ class Context:
             return await redemptions_of_pupils(self, ids)
 
         self.redemptions = DataLoader(load_fn=load_redemptions)
+
+        async def load_submissions(ids: list[int]) -> list[list[Any]]:
+            from resolvers.tasks import submissions_of_pupils  # it imports this module
+
+            return await submissions_of_pupils(self, ids)
+
+        self.task_submissions = DataLoader(load_fn=load_submissions)
         self.activities = DataLoader(load_fn=load_activities)
         self.activity_signups = DataLoader(load_fn=load_signups)
         self.visible_pupils = DataLoader(load_fn=load_pupils)

@@ -31,6 +31,7 @@ from schema.user_errors import UserError
 if TYPE_CHECKING:
     from schema.activities import ActivitySignup
     from schema.exchange import Redemption
+    from schema.tasks import TaskSubmission
 
 
 @strawberry.enum(description="队员状态。")
@@ -100,6 +101,14 @@ class Pupil(Node):
         self, info: Info[Context, None]
     ) -> list[Annotated[Redemption, strawberry.lazy("schema.exchange")]]:
         return await info.context.redemptions.load(self.row_id)
+
+    @strawberry.field(
+        description="征集任务的提交和完成的课程，最新的在前（家长和审核的辅导员可见）。"
+    )
+    async def task_submissions(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[TaskSubmission, strawberry.lazy("schema.tasks")]]:
+        return await info.context.task_submissions.load(self.row_id)
 
     @strawberry.field(
         description="成长档案：入队、奖章、积分等，按时间先后（导出：GET /exports/archive.{json,xlsx,html}?pupil=ID）。"

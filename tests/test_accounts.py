@@ -893,9 +893,9 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
             )
         )["createPupil"]["pupil"]["id"]
         await run_a_badge_year(do, admin, county, engine, badged, squadron_id)
-        from tests.test_exchange_api import run_an_activity_and_an_exchange
+        from tests.test_exchange_api import run_activities_exchange_and_tasks
 
-        await run_an_activity_and_an_exchange(
+        await run_activities_exchange_and_tasks(
             client, admin, county, engine, squadron, root_of(engine, county)
         )
         await do(

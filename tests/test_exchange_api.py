@@ -203,7 +203,7 @@ async def test_codes_not_picked_up_in_time_give_points_and_stock_back_once(
         assert ledger.verify(conn, county.county.schema_name).problems == []
 
 
-async def run_an_activity_and_an_exchange(
+async def run_activities_exchange_and_tasks(
     client: GraphQLClient,
     admin: dict[str, str],
     county: Any,
@@ -211,9 +211,9 @@ async def run_an_activity_and_an_exchange(
     squadron: Any,
     organiser: Any,
 ) -> None:
-    """Every mutation of activities and the exchange, once, as a county uses them (for the
-    audit test): two pupils with points and their parent, an activity run to its end, one
-    cancelled, a partner with an item redeemed and verified."""
+    """Every mutation of activities, the exchange and collection tasks, once, as a county uses
+    them (for the audit test): two pupils with points and their parent, an activity run to its
+    end, one cancelled, a partner with an item redeemed and verified, tasks taken part in."""
     from domain.exchange.service import partner_scope
     from domain.people.tables import pupils
 
@@ -279,3 +279,28 @@ async def run_an_activity_and_an_exchange(
     clerk = bearer(client.token_for("partner", county.code,
                                     partner_scope(decode_global_id(partner)[2])), county.code)  # fmt: skip
     await do(VERIFY, {"c": redeemed["redemption"]["code"]}, clerk)
+
+    # Collection tasks: an essay call sent in, approved; a lesson completed; closed.
+    def task_input(kind: str, **extra: Any) -> dict[str, Any]:
+        return {"organiserId": root, "kind": kind, "title": f"审计{kind}", "reward": 1,
+                "opensAt": (NOW - dt.timedelta(hours=1)).isoformat(),
+                "closesAt": (NOW + dt.timedelta(days=1)).isoformat(), **extra}  # fmt: skip
+
+    create_task = "mutation($i: CreateCollectionTaskInput!) { createCollectionTask(input: $i) { task { id } userErrors { code } } }"
+    essay = (await do(create_task, {"i": task_input("SUBMISSION")}, admin))["task"]["id"]
+    await do('mutation($t: ID!) { updateCollectionTask(input: {id: $t, description: "说明"}) { userErrors { code } } }',
+             {"t": essay}, admin)  # fmt: skip
+    await do("mutation($t: ID!) { publishCollectionTask(input: {id: $t}) { userErrors { code } } }",
+             {"t": essay}, admin)  # fmt: skip
+    sent = await do('mutation($t: ID!, $p: ID!) { submitTaskWork(input: {taskId: $t, pupilId: $p, text: "作品"}) { submission { id } userErrors { code } } }',
+                    {"t": essay, "p": kid[0]}, parent)  # fmt: skip
+    await do("mutation($s: ID!) { reviewTaskSubmission(input: {submissionId: $s, approve: true}) { userErrors { code } } }",
+             {"s": sent["submission"]["id"]}, admin)  # fmt: skip
+    lesson = (await do(create_task, {"i": task_input("LESSON", contentUrl="https://learn.example.cn/1")},
+                       admin))["task"]["id"]  # fmt: skip
+    await do("mutation($t: ID!) { publishCollectionTask(input: {id: $t}) { userErrors { code } } }",
+             {"t": lesson}, admin)  # fmt: skip
+    await do("mutation($t: ID!, $p: ID!) { completeLesson(input: {taskId: $t, pupilId: $p}) { userErrors { code } } }",
+             {"t": lesson, "p": kid[1]}, parent)  # fmt: skip
+    await do("mutation($t: ID!) { closeCollectionTask(input: {id: $t}) { userErrors { code } } }",
+             {"t": essay}, admin)  # fmt: skip
