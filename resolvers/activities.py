@@ -31,7 +31,7 @@ from domain.imports.common import uploader
 from domain.org.tables import units
 from domain.people.tables import pupils
 from domain.types import LTree
-from redscarf.errors import InvalidInput, NotFound, RedscarfError
+from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
 from resolvers.people import PupilRecord, bound_to, pupils_by_ids
@@ -349,8 +349,10 @@ async def activity_reach(
     records = await context.org.unit.load_many([t.unit_id for t in found.by_township])
     for t, record in zip(found.by_township, records, strict=True):
         if record is not None:
+            # The organisation is each reader's to see (the operator's aggregates are nameless).
+            readable = await context.may("unit", "read", record.path)
             townships.append(TownshipReach(
-                unit=Unit.from_record(record, county),
+                unit=Unit.from_record(record, county) if readable else None,
                 served=Served(pupils=t.served.pupils, person_times=t.served.person_times),
                 current_pupils=t.current_pupils,
                 reached_percent=_percent(t.served.pupils, t.current_pupils),
@@ -611,7 +613,7 @@ async def check_in_pupil(info: Info[Context, None], input: CheckInInput) -> Sign
     # a family checks in with the code shown at the venue).
     if not (await context.may("attendance", "write", row.organiser_path)
             or await context.may("attendance", "write", record.path)):  # fmt: skip
-        await context.require("attendance", "write", row.organiser_path)
+        raise Forbidden()
     try:
         await in_county(
             context,

@@ -403,12 +403,18 @@ async def redemptions_list(
 
 
 async def redemptions_of_pupils(context: Context, ids: Sequence[int]) -> list[list[Redemption]]:
-    """`Pupil.redemptions` (the pupil is one the caller sees), newest first."""
+    """`Pupil.redemptions` (the pupil is one the caller sees), newest first: for the family,
+    and whoever reads the county's redemptions."""
+    if (await context.list_scope("redemption", "read")).everything:
+        shown = list(ids)
+    else:
+        records = await context.visible_pupils.load_many(list(ids))
+        shown = [pk for pk, r in zip(ids, records, strict=True) if r is not None and r.bound]
     async with context.session() as session:
         rows = (
             await session.execute(
                 _redemptions_query()
-                .where(redemptions.c.pupil_id.in_(list(ids)))
+                .where(redemptions.c.pupil_id.in_(shown))
                 .order_by(redemptions.c.id.desc())
             )
         ).all()
@@ -437,8 +443,9 @@ async def redemption(
         row = (await session.execute(_redemptions_query().where(redemptions.c.id == pk))).first()
     if row is None:
         return None
+    record = await context.visible_pupils.load(row.pupil_id)
     if not (await _may(context, "redemption", "read", row.partner_id)
-            or await context.visible_pupils.load(row.pupil_id) is not None):  # fmt: skip
+            or (record is not None and record.bound)):  # fmt: skip
         return None
     return (await _redemptions(context, [row]))[0]
 

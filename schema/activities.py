@@ -163,7 +163,9 @@ class Served:
 
 @strawberry.type(description="一个乡镇（街道）/社区的服务情况；直属县的学校单独列出。")
 class TownshipReach:
-    unit: Unit = strawberry.field(description="乡镇（街道）、社区，或直属学校。")
+    unit: Unit | None = strawberry.field(
+        description="乡镇（街道）、社区，或直属学校（调用者无权查看组织时为空）。"
+    )
     served: Served = strawberry.field(description="服务的队员。")
     current_pupils: int = strawberry.field(description="现有在册队员。")
     reached_percent: float = strawberry.field(description="覆盖率：服务人数 / 在册队员（%）。")

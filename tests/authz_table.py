@@ -495,6 +495,315 @@ def _scope_of_place(world: World, place: str) -> str:
     return _squadron_path(world, place)
 
 
+# --- activities and the exchange ---------------------------------------------------------------
+
+ANF, SNF, PNF = "ACTIVITY_NOT_FOUND", "SIGNUP_NOT_FOUND", "PUPIL_NOT_FOUND"
+PARTNER_NF, ITEM_NF = "PARTNER_NOT_FOUND", "ITEM_NOT_FOUND"
+ORGANISERS = ("county_admin", "township_admin", "brigade_counselor", "squadron_counselor",
+              "county_app")  # fmt: skip
+"""Who has `activity write` (and `signup write`, `attendance write`) at Q1 and above."""
+
+
+def _side(world: World, place: str) -> Any:
+    return world.b if place == "other" else world.a
+
+
+def _activity(services: Any, side: Any, organiser: str, state: str = "published") -> int:
+    """An activity of `side` organised by its unit `organiser`, under way (it started ten
+    minutes ago, ends in two hours; sign-up open), free and unrewarded."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from domain.activities.tables import activities
+    from tests.graphql_client import tenant_of
+
+    now = dt.datetime.now(dt.UTC)
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return int(
+            conn.execute(
+                insert(activities)
+                .values(unit_id=side.units[organiser].id, title="红领巾研学",
+                        starts_at=now - dt.timedelta(minutes=10),
+                        ends_at=now + dt.timedelta(hours=2),
+                        signup_opens_at=now - dt.timedelta(hours=1),
+                        signup_closes_at=now + dt.timedelta(hours=1),
+                        capacity=100, cost=0, reward=0, state=state)
+                .returning(activities.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+
+
+def _organised(state: str = "published") -> Setup:
+    """A fresh activity in `state` organised by Q1 (in), Q2 (out) or county B's squadron
+    (other: its ID asked for while routed to A)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        side = _side(world, place)
+        label = {"in": "Q1", "out": "Q2", "other": "Q"}[place]
+        return {"id": gid("Activity", side.county.code, _activity(services, side, label, state))}
+
+    return setup
+
+
+def _published_in_q2(world: World, services: Any, place: str) -> dict[str, Any]:
+    """Setup of the list: a published activity of Q2 (out of most callers' subtree)."""
+    _activity(services, world.a, "Q2")
+    return {}
+
+
+def _sign_up(services: Any, side: Any, activity: int, *labels: str) -> list[int]:
+    from domain.activities.service import sign_up
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return [sign_up(conn, activity, side.pupils[p], by="authz-table").id for p in labels]
+
+
+def _county_activity(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh activity of A's county root (P1 and P2 may both sign up), for P1 (in), P2 (out)
+    or county B's P3 (other)."""
+    pk = _activity(services, world.a, "c")
+    return {"a": gid("Activity", world.a.county.code, pk), "p": pupil_id(place, world)}
+
+
+def _signed_up(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A sign-up of P1 (in), P2 (out) or county B's P3 (other) for its county's activity."""
+    side = _side(world, place)
+    label = {"in": "P1", "out": "P2", "other": "P3"}[place]
+    activity = _activity(services, side, "c")
+    (signup,) = _sign_up(services, side, activity, label)
+    return {"s": gid("ActivitySignup", side.county.code, signup)}
+
+
+def _at_the_venue(*, code: bool) -> Setup:
+    """A county activity of A under way, P1 and P2 signed up (and a check-in code shown at
+    the venue); checking in P1 (in), P2 (out) or county B's P3 (other)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        activity = _activity(services, world.a, "c")
+        _sign_up(services, world.a, activity, "P1", "P2")
+        found = {"a": gid("Activity", world.a.county.code, activity), "p": pupil_id(place, world)}
+        if code:
+            from domain.activities.service import issue_checkin_code
+            from tests.graphql_client import tenant_of
+
+            with tenant_connection(services.sync_engine, tenant_of(world.a.county)) as conn:
+                found["c"] = issue_checkin_code(conn, services.keys.cipher, activity)
+        return found
+
+    return setup
+
+
+def _activity_input(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A new activity organised by Q1 (in), Q2 (out) or county B's squadron (other)."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    return {"input": {
+        "organiserId": squadron_id(place, world), "title": "中队活动", "capacity": 30,
+        "startsAt": (now + dt.timedelta(days=3)).isoformat(),
+        "endsAt": (now + dt.timedelta(days=3, hours=2)).isoformat(),
+        "signupOpensAt": now.isoformat(),
+        "signupClosesAt": (now + dt.timedelta(days=2)).isoformat(),
+    }}  # fmt: skip
+
+
+def activity_write(elsewhere: str = F) -> dict[str, Expect]:
+    """Organising an activity of Q1 (in), Q2 (out) or county B (other): `activity write` at
+    the organiser; who reads activities but may not organise this one is refused
+    (`elsewhere`: what a reader who does not see it gets), the rest do not find it."""
+    return {
+        **table(ANF, anonymous=U),
+        **{role: ("ok", elsewhere, ANF) for role in ORGANISERS},
+        "team_counselor": (elsewhere, elsewhere, ANF),
+        "guardian": (elsewhere, elsewhere, ANF),
+        "county_admin": ("ok", "ok", ANF),
+    }
+
+
+def _partner_place(world: World, place: str) -> tuple[Any, str]:
+    """X1 (the partner role's own, in), X2 (another partner of A, out), B's X (other)."""
+    return {"in": (world.a, "X1"), "out": (world.a, "X2"), "other": (world.b, "X")}[place]
+
+
+def _partner_id(world: World, place: str) -> str:
+    side, label = _partner_place(world, place)
+    return gid("Partner", side.county.code, side.partners[label])
+
+
+def _item(services: Any, side: Any, partner: str) -> int:
+    """A fresh item on sale of the partner, a point each, one per pupil."""
+    import datetime as dt
+
+    from domain.exchange.service import create_item
+    from tests.graphql_client import tenant_of
+
+    now = dt.datetime.now(dt.UTC)
+    values = {"name": "亲子套餐券", "description": None, "price": 1, "stock": 100,
+              "valid_from": now - dt.timedelta(hours=1), "valid_until": now + dt.timedelta(days=30)}  # fmt: skip
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return create_item(conn, side.partners[partner], values)
+
+
+def _item_at(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh item of X1 (in), X2 (out) or county B's X (other)."""
+    side, label = _partner_place(world, place)
+    return {"id": gid("ExchangeItem", side.county.code, _item(services, side, label))}
+
+
+def _items_of(world: World, services: Any, place: str) -> dict[str, Any]:
+    """X1 (in), X2 (out) or B's X (other), each with an item."""
+    side, label = _partner_place(world, place)
+    _item(services, side, label)
+    return {"p": _partner_id(world, place)}
+
+
+def _redeemed(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh item of X1 (in), X2 (out) or B's X (other), redeemed by P1 (P3 in B): the
+    item and the pickup code."""
+    from domain.exchange.service import redeem
+    from tests.graphql_client import tenant_of
+
+    side, label = _partner_place(world, place)
+    item = _item(services, side, label)
+    pupil = side.pupils["P3" if place == "other" else "P1"]
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        code = redeem(conn, services.keys.cipher, item, pupil, by="authz-table").code
+    return {"i": gid("ExchangeItem", side.county.code, item), "c": code}
+
+
+def _item_input(world: World, services: Any, place: str) -> dict[str, Any]:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    return {"input": {
+        "partnerId": _partner_id(world, place), "name": "书签", "price": 2, "stock": 10,
+        "validFrom": now.isoformat(), "validUntil": (now + dt.timedelta(days=7)).isoformat(),
+    }}  # fmt: skip
+
+
+def _redeem_variables(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A fresh item of X1 for P1 (in), P2 (out) or county B's P3 (other)."""
+    item = _item(services, world.a, "X1")
+    return {"i": gid("ExchangeItem", world.a.county.code, item), "p": pupil_id(place, world)}
+
+
+EXCHANGE_READERS = ("county_admin", "township_admin", "brigade_counselor", "squadron_counselor",
+                    "team_counselor", "guardian", "county_app")  # fmt: skip
+"""Who has `exchange_item read` in the whole county (a partner: its own items)."""
+
+
+# --- collection tasks ----------------------------------------------------------------------------
+
+TNF, SUBNF = "TASK_NOT_FOUND", "SUBMISSION_NOT_FOUND"
+REVIEWERS = ("county_admin", "brigade_counselor", "squadron_counselor", "county_app")
+"""Who has `submission read` and `review` at Q1 (the guardian reads its own child's)."""
+
+
+def _task(services: Any, side: Any, organiser: str, state: str = "published",
+          kind: str = "submission") -> int:  # fmt: skip
+    """A task of `side` organised by its unit `organiser`, open since an hour, for a week."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from domain.tasks.tables import tasks
+    from tests.graphql_client import tenant_of
+
+    now = dt.datetime.now(dt.UTC)
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return int(
+            conn.execute(
+                insert(tasks)
+                .values(unit_id=side.units[organiser].id, kind=kind, title="我心中的红领巾",
+                        content_url="https://learn.example.cn/1" if kind == "lesson" else None,
+                        opens_at=now - dt.timedelta(hours=1), closes_at=now + dt.timedelta(days=7),
+                        state=state)
+                .returning(tasks.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+
+
+def _task_organised(state: str = "published") -> Setup:
+    """A fresh task in `state` organised by Q1 (in), Q2 (out) or county B's squadron (other)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        side = _side(world, place)
+        label = {"in": "Q1", "out": "Q2", "other": "Q"}[place]
+        pk = _task(services, side, label, state)
+        return {"id": gid("CollectionTask", side.county.code, pk)}
+
+    return setup
+
+
+def _task_in_q2(world: World, services: Any, place: str) -> dict[str, Any]:
+    _task(services, world.a, "Q2")
+    return {}
+
+
+def _county_task(kind: str) -> Setup:
+    """A fresh task of A's county root for P1 (in), P2 (out) or county B's P3 (other)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        pk = _task(services, world.a, "c", kind=kind)
+        return {"t": gid("CollectionTask", world.a.county.code, pk), "p": pupil_id(place, world)}
+
+    return setup
+
+
+def _submitted(services: Any, side: Any, label: str) -> int:
+    from domain.tasks.service import submit
+    from tests.graphql_client import tenant_of
+
+    task = _task(services, side, "c")
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return submit(conn, task, side.pupils[label], by="authz-table", text="作品").id
+
+
+def _a_submission_of_p1(world: World, services: Any, place: str) -> dict[str, Any]:
+    _submitted(services, world.a, "P1")
+    return {}
+
+
+def _submission_at(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A waiting submission of P1 (in), P2 (out) or county B's P3 (other)."""
+    side = _side(world, place)
+    label = {"in": "P1", "out": "P2", "other": "P3"}[place]
+    return {"s": gid("TaskSubmission", side.county.code, _submitted(services, side, label))}
+
+
+def _task_input(world: World, services: Any, place: str) -> dict[str, Any]:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    return {"input": {
+        "organiserId": squadron_id(place, world), "kind": "SUBMISSION", "title": "中队征集",
+        "opensAt": now.isoformat(), "closesAt": (now + dt.timedelta(days=3)).isoformat(),
+    }}  # fmt: skip
+
+
+def task_write(elsewhere: str = F) -> dict[str, Expect]:
+    """Organising a task of Q1 (in), Q2 (out) or county B (other), as `activity_write`."""
+    return {
+        **table(TNF, anonymous=U),
+        **{role: ("ok", elsewhere, TNF) for role in ORGANISERS},
+        "team_counselor": (elsewhere, elsewhere, TNF),
+        "guardian": (elsewhere, elsewhere, TNF),
+        "county_admin": ("ok", "ok", TNF),
+    }
+
+
+def taking_part() -> dict[str, Expect]:
+    """A family takes part for its own child; who sees the child but is no family is refused."""
+    return {
+        **table(TNF, anonymous=U),
+        **{role: (F, PNF, PNF) for role in (*ORGANISERS, "team_counselor")},
+        "guardian": ("ok", PNF, PNF),
+        "county_admin": (F, F, PNF),
+    }
+
+
 OPERATIONS: dict[str, Op] = {
     # --- queries ---------------------------------------------------------------------------
     "county": Op("{ county { name } }", "county", "county", county_wide("ok")),
@@ -639,6 +948,124 @@ OPERATIONS: dict[str, Op] = {
         "auditLog",
         "county",
         county_wide(F, county_admin="allowed"),
+    ),
+    # activities: not personal data, every county role of A reads the published ones
+    "collectionTasks": Op(
+        "{ collectionTasks(first: 100) { edges { node { title } } } }",
+        "collectionTasks",
+        "county",
+        # each case publishes a task of Q2 first, then lists: every county role of A reads them
+        county_wide(
+            F,
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="ok",
+            team_counselor="ok",
+            guardian="ok",
+            county_app="ok",
+        ),
+        _task_in_q2,
+    ),
+    "collectionTask": Op(
+        "query($id: ID!) { collectionTask(id: $id) { title } }",
+        "collectionTask",
+        "object",
+        # a draft: only who may organise it sees it
+        {
+            **table("hidden", anonymous=U),
+            **{role: ("ok", "hidden", "hidden") for role in ORGANISERS},
+            "county_admin": ("ok", "ok", "hidden"),
+        },
+        _task_organised("draft"),
+    ),
+    "taskSubmissions": Op(
+        "{ taskSubmissions { edges { node { text } } } }",
+        "taskSubmissions",
+        "county",
+        # each case has P1 submit a work first: P1's reviewers and family see it
+        county_wide(F, **dict.fromkeys((*REVIEWERS, "guardian"), "ok")),
+        _a_submission_of_p1,
+    ),
+    "activities": Op(
+        "{ activities(first: 100) { edges { node { title } } } }",
+        "activities",
+        "county",
+        # each case publishes an activity of Q2 first (the setup), then lists
+        county_wide(
+            F,
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="ok",
+            team_counselor="ok",
+            guardian="ok",
+            county_app="ok",
+        ),
+        _published_in_q2,
+    ),
+    "activity": Op(
+        "query($id: ID!) { activity(id: $id) { title } }",
+        "activity",
+        "object",
+        # a draft: only who may organise it (`activity write` at Q1, Q2) sees it
+        {
+            **table("hidden", anonymous=U),
+            **{role: ("ok", "hidden", "hidden") for role in ORGANISERS},
+            "county_admin": ("ok", "ok", "hidden"),
+        },
+        _organised("draft"),
+    ),
+    "activityReach": Op(
+        "{ activityReach { currentPupils } }",
+        "activityReach",
+        "county",
+        # the whole county's: `statistics read` at its root (regional roles: the county whole)
+        county_wide(
+            F, county_admin="ok", province_admin="ok", prefecture_admin="ok", operator="ok"
+        ),
+    ),
+    # the exchange: partners' own staff see their own partner only
+    "partners": Op(
+        "{ partners { name } }",
+        "partners",
+        "county",
+        county_wide(F, county_admin="ok", partner="ok"),
+    ),
+    "exchangeItems": Op(
+        "query($p: ID) { exchangeItems(partnerId: $p) { name } }",
+        "exchangeItems",
+        "object",
+        # the items of X1 (in), X2 (out), B's X (other)
+        {
+            **table(F, anonymous=U),
+            **{role: ("ok", "ok", PARTNER_NF) for role in EXCHANGE_READERS},
+            "partner": ("ok", "hidden", PARTNER_NF),
+        },
+        _items_of,
+    ),
+    "exchangeItem": Op(
+        "query($id: ID!) { exchangeItem(id: $id) { name } }",
+        "exchangeItem",
+        "object",
+        {
+            **table("hidden", anonymous=U),
+            **{role: ("ok", "ok", "hidden") for role in EXCHANGE_READERS},
+            "partner": ("ok", "hidden", "hidden"),
+        },
+        _item_at,
+    ),
+    "redemptions": Op(
+        "query($i: ID) { redemptions(itemId: $i) { edges { node { codeHint } } } }",
+        "redemptions",
+        "object",
+        # the redemptions of an item of X1 (in), X2 (out), B's X (other)
+        {
+            **table(F, anonymous=U),
+            "county_admin": ("ok", "ok", ITEM_NF),
+            "partner": ("ok", ITEM_NF, ITEM_NF),
+        },
+        lambda world, services, place: {"i": _redeemed(world, services, place)["i"]},
     ),
     # --- mutations -------------------------------------------------------------------------
     "createCounty": Op(
@@ -1064,6 +1491,274 @@ OPERATIONS: dict[str, Op] = {
         "county",
         county_wide(F, county_admin="allowed"),
         lambda world, services, place: {"y": _this_academic_year()},
+    ),
+    # --- activities: organising (`activity write` at the organiser) ------------------------
+    "createCollectionTask": Op(
+        "mutation($input: CreateCollectionTaskInput!) { createCollectionTask(input: $input) "
+        "{ task { title } userErrors { code } } }",
+        "createCollectionTask",
+        "object",
+        # organised by Q1 (in), Q2 (out), B's squadron (other)
+        {
+            **table(
+                (F, F, "UNIT_NOT_FOUND"),
+                anonymous=U,
+                partner="UNIT_NOT_FOUND",
+                operator="UNIT_NOT_FOUND",
+            ),
+            **{role: ("ok", F, "UNIT_NOT_FOUND") for role in ORGANISERS},
+            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
+        },
+        _task_input,
+    ),
+    "updateCollectionTask": Op(
+        'mutation($id: ID!) { updateCollectionTask(input: {id: $id, description: "说明"}) '
+        "{ task { title } userErrors { code } } }",
+        "updateCollectionTask",
+        "object",
+        task_write(),
+        _task_organised(),
+    ),
+    "publishCollectionTask": Op(
+        "mutation($id: ID!) { publishCollectionTask(input: {id: $id}) "
+        "{ task { title } userErrors { code } } }",
+        "publishCollectionTask",
+        "object",
+        task_write(TNF),
+        _task_organised("draft"),
+    ),
+    "closeCollectionTask": Op(
+        "mutation($id: ID!) { closeCollectionTask(input: {id: $id}) "
+        "{ task { title } userErrors { code } } }",
+        "closeCollectionTask",
+        "object",
+        task_write(),
+        _task_organised(),
+    ),
+    "submitTaskWork": Op(
+        'mutation($t: ID!, $p: ID!) { submitTaskWork(input: {taskId: $t, pupilId: $p, text: "作品"}) '
+        "{ submission { state } userErrors { code } } }",
+        "submitTaskWork",
+        "object",
+        taking_part(),
+        _county_task("submission"),
+    ),
+    "completeLesson": Op(
+        "mutation($t: ID!, $p: ID!) { completeLesson(input: {taskId: $t, pupilId: $p}) "
+        "{ submission { state } userErrors { code } } }",
+        "completeLesson",
+        "object",
+        taking_part(),
+        _county_task("lesson"),
+    ),
+    "reviewTaskSubmission": Op(
+        "mutation($s: ID!) { reviewTaskSubmission(input: {submissionId: $s, approve: true}) "
+        "{ submission { state } userErrors { code } } }",
+        "reviewTaskSubmission",
+        "object",
+        # P1's reviewers; the family reads the submission but does not review it
+        {
+            **table(SUBNF, anonymous=U),
+            **{role: ("ok", SUBNF, SUBNF) for role in REVIEWERS},
+            "guardian": (F, SUBNF, SUBNF),
+            "county_admin": ("ok", "ok", SUBNF),
+        },
+        _submission_at,
+    ),
+    "createActivity": Op(
+        "mutation($input: CreateActivityInput!) { createActivity(input: $input) "
+        "{ activity { title } userErrors { code } } }",
+        "createActivity",
+        "object",
+        # organised by Q1 (in), Q2 (out), B's squadron (other); who reads no unit finds none
+        {
+            **table(
+                (F, F, "UNIT_NOT_FOUND"),
+                anonymous=U,
+                partner="UNIT_NOT_FOUND",
+                operator="UNIT_NOT_FOUND",
+            ),
+            **{role: ("ok", F, "UNIT_NOT_FOUND") for role in ORGANISERS},
+            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
+        },
+        _activity_input,
+    ),
+    "updateActivity": Op(
+        'mutation($id: ID!) { updateActivity(input: {id: $id, place: "少年宫"}) '
+        "{ activity { title } userErrors { code } } }",
+        "updateActivity",
+        "object",
+        activity_write(),
+        _organised(),
+    ),
+    "publishActivity": Op(
+        "mutation($id: ID!) { publishActivity(input: {id: $id}) "
+        "{ activity { title } userErrors { code } } }",
+        "publishActivity",
+        "object",
+        # a draft: who may not organise it does not see it
+        activity_write(ANF),
+        _organised("draft"),
+    ),
+    "closeActivitySignup": Op(
+        "mutation($id: ID!) { closeActivitySignup(input: {id: $id}) "
+        "{ activity { title } userErrors { code } } }",
+        "closeActivitySignup",
+        "object",
+        activity_write(),
+        _organised(),
+    ),
+    "finishActivity": Op(
+        "mutation($id: ID!) { finishActivity(input: {id: $id}) "
+        "{ activity { state } userErrors { code } } }",
+        "finishActivity",
+        "object",
+        activity_write(),
+        _organised(),
+    ),
+    "cancelActivity": Op(
+        "mutation($id: ID!) { cancelActivity(input: {id: $id}) "
+        "{ activity { state } jobId userErrors { code } } }",
+        "cancelActivity",
+        "object",
+        activity_write(),
+        _organised(),
+    ),
+    "issueCheckinCode": Op(
+        "mutation($id: ID!) { issueCheckinCode(input: {id: $id}) { code userErrors { code } } }",
+        "issueCheckinCode",
+        "object",
+        # `attendance write` at the organiser: a team counselor's team is under Q1, not above
+        activity_write(),
+        _organised(),
+    ),
+    # --- activities: signing up and attending (P1 in, P2 out, B's P3 other) -----------------
+    "signUpForActivity": Op(
+        "mutation($a: ID!, $p: ID!) { signUpForActivity(input: {activityId: $a, "
+        "pupilIds: [$p]}) { signups { state } userErrors { code } } }",
+        "signUpForActivity",
+        "object",
+        # who reads no activities does not find it; a pupil out of sight is not found
+        {
+            **table(ANF, anonymous=U),
+            **{role: ("ok", PNF, PNF) for role in ORGANISERS},
+            "team_counselor": (F, PNF, PNF),
+            "guardian": ("ok", PNF, PNF),
+            "county_admin": ("ok", "ok", PNF),
+        },
+        _county_activity,
+    ),
+    "cancelActivitySignup": Op(
+        "mutation($s: ID!) { cancelActivitySignup(input: {signupId: $s}) "
+        "{ signup { state } userErrors { code } } }",
+        "cancelActivitySignup",
+        "object",
+        # a sign-up of a pupil out of sight is not found
+        {
+            **table(SNF, anonymous=U),
+            **{role: ("ok", SNF, SNF) for role in ORGANISERS},
+            "team_counselor": (F, SNF, SNF),
+            "guardian": ("ok", SNF, SNF),
+            "county_admin": ("ok", "ok", SNF),
+        },
+        _signed_up,
+    ),
+    "checkInPupil": Op(
+        "mutation($a: ID!, $p: ID!) { checkInPupil(input: {activityId: $a, pupilId: $p}) "
+        "{ signup { state } userErrors { code } } }",
+        "checkInPupil",
+        "object",
+        # `attendance write` where the pupil is (or at the organiser), never by a binding alone
+        {
+            **table(ANF, anonymous=U),
+            **{role: ("ok", PNF, PNF) for role in ORGANISERS},
+            "team_counselor": ("ok", PNF, PNF),
+            "guardian": (F, PNF, PNF),
+            "county_admin": ("ok", "ok", PNF),
+        },
+        _at_the_venue(code=False),
+    ),
+    "checkInWithCode": Op(
+        "mutation($a: ID!, $p: ID!, $c: String!) { checkInWithCode(input: {activityId: $a, "
+        "pupilId: $p, code: $c}) { signup { state } userErrors { code } } }",
+        "checkInWithCode",
+        "object",
+        # the code shown at the venue: the bound guardian too
+        {
+            **table(ANF, anonymous=U),
+            **{role: ("ok", PNF, PNF) for role in ORGANISERS},
+            "team_counselor": ("ok", PNF, PNF),
+            "guardian": ("ok", PNF, PNF),
+            "county_admin": ("ok", "ok", PNF),
+        },
+        _at_the_venue(code=True),
+    ),
+    # --- the exchange ----------------------------------------------------------------------
+    "createPartner": Op(
+        'mutation { createPartner(input: {name: "惠水书店"}) { partner { name } '
+        "userErrors { code } } }",
+        "createPartner",
+        "county",
+        county_wide(F, county_admin="ok"),
+    ),
+    "updatePartner": Op(
+        'mutation($p: ID!) { updatePartner(input: {id: $p, contact: "0854-7654321"}) '
+        "{ partner { name } userErrors { code } } }",
+        "updatePartner",
+        "object",
+        {**table(F, anonymous=U), "county_admin": ("ok", "ok", PARTNER_NF)},
+        lambda world, services, place: {"p": _partner_id(world, place)},
+    ),
+    "createExchangeItem": Op(
+        "mutation($input: CreateExchangeItemInput!) { createExchangeItem(input: $input) "
+        "{ item { name } userErrors { code } } }",
+        "createExchangeItem",
+        "object",
+        # for X1 (in), X2 (out), B's X (other): the county's, or a partner's for its own
+        {
+            **table((F, F, PARTNER_NF), anonymous=U),
+            "county_admin": ("ok", "ok", PARTNER_NF),
+            "partner": ("ok", F, PARTNER_NF),
+        },
+        _item_input,
+    ),
+    "updateExchangeItem": Op(
+        "mutation($id: ID!) { updateExchangeItem(input: {id: $id, addStock: 1}) "
+        "{ item { name } userErrors { code } } }",
+        "updateExchangeItem",
+        "object",
+        # an item out of the caller's reading is not found
+        {
+            **table(ITEM_NF, anonymous=U),
+            **{role: (F, F, ITEM_NF) for role in EXCHANGE_READERS},
+            "county_admin": ("ok", "ok", ITEM_NF),
+            "partner": ("ok", ITEM_NF, ITEM_NF),
+        },
+        _item_at,
+    ),
+    "redeemItem": Op(
+        "mutation($i: ID!, $p: ID!) { redeemItem(input: {itemId: $i, pupilId: $p}) "
+        "{ redemption { state } userErrors { code } } }",
+        "redeemItem",
+        "object",
+        # an item of X1 for P1 (in), P2 (out), B's P3 (other): families for their own child
+        {
+            **table(ITEM_NF, anonymous=U),
+            **{role: (F, PNF, PNF) for role in EXCHANGE_READERS},
+            "county_admin": (F, F, PNF),
+            "guardian": ("ok", PNF, PNF),
+            "partner": (PNF, PNF, PNF),
+        },
+        _redeem_variables,
+    ),
+    "verifyRedemptionCode": Op(
+        "mutation($c: String!) { verifyRedemptionCode(input: {code: $c}) "
+        "{ itemName redemption { state } userErrors { code } } }",
+        "verifyRedemptionCode",
+        "object",
+        # a code of X1's (in), X2's (out), B's X's (other): a partner's own codes only
+        {**table(F, anonymous=U), "partner": ("ok", "hidden", "hidden")},
+        lambda world, services, place: {"c": _redeemed(world, services, place)["c"]},
     ),
     # --- public: the caller needs no credentials; the input's decide -----------------------
     "signIn": Op(

@@ -11,18 +11,23 @@ County A (in prefecture 5227):              County B:
   └─ T2 township
       └─ S2 brigade
           └─ Q2 squadron  (pupil P2)
+  partners X1 (the partner role's own), X2     partner X
+
+Every pupil has points to spend (on activities and the exchange).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, insert
 
 from authz.roles import Role
 from domain.accounts import service
+from domain.exchange.service import create_partner, partner_scope
+from domain.ledger.service import Grant, issue_many
 from domain.people.tables import pupils
 from migrations.runner import Migrator
 from tenants.provisioning import County, create_county, create_prefecture
@@ -38,6 +43,7 @@ class Side:
     county: County
     units: dict[str, UnitRef]
     pupils: dict[str, int]
+    partners: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,17 @@ def _pupil(
         )
 
 
+def _partners(engine: Engine, county: County, names: dict[str, str]) -> dict[str, int]:
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        return {label: create_partner(conn, name, "0854-1234567") for label, name in names.items()}
+
+
+def _points(engine: Engine, county: County, pupil_ids: dict[str, int]) -> None:
+    with tenant_connection(engine, tenant_of(county)) as conn:
+        issue_many(conn, [Grant(f"authz-world:{pk}", pk, 100_000) for pk in pupil_ids.values()],
+                   kind="award")  # fmt: skip
+
+
 def build_world(engine: Engine, migrator: Migrator, b_code: str) -> World:
     create_prefecture(engine, PREFECTURE, "黔南布依族苗族自治州", "52")
     a = create_county(engine, migrator, A_CODE, "惠水县", "52", prefecture=PREFECTURE).county
@@ -84,15 +101,21 @@ def build_world(engine: Engine, migrator: Migrator, b_code: str) -> World:
         a,
         {"c": root, "T1": t1, "S1": s1, "Q1": q1, "M1": m1, "T2": t2, "S2": s2, "Q2": q2},
         {"P1": _pupil(engine, a, q1, "王小红", m1), "P2": _pupil(engine, a, q2, "李明", None)},
+        _partners(engine, a, {"X1": "涟江酒店", "X2": "新华书店"}),
     )
+    _points(engine, a, side_a.pupils)
 
     b_root = create_unit(engine, b, "county", b.name)
     bt = create_unit(engine, b, "township", "中华路街道", b_root, area="urban")
     bs = create_unit(engine, b, "brigade", "南明小学", bt)
     bq = create_unit(engine, b, "squadron", "四（3）中队", bs, grade=4)
     side_b = Side(
-        b, {"c": b_root, "T": bt, "S": bs, "Q": bq}, {"P3": _pupil(engine, b, bq, "张伟", None)}
+        b,
+        {"c": b_root, "T": bt, "S": bs, "Q": bq},
+        {"P3": _pupil(engine, b, bq, "张伟", None)},
+        _partners(engine, b, {"X": "南明书城"}),
     )
+    _points(engine, b, side_b.pupils)
     return World(side_a, side_b)
 
 
@@ -106,7 +129,7 @@ ROLE_SCOPES: dict[str, tuple[str | None, str]] = {
     "squadron_counselor": (A_CODE, "Q1"),
     "team_counselor": (A_CODE, "M1"),
     "guardian": (A_CODE, "c"),
-    "partner": (A_CODE, "c"),
+    "partner": (A_CODE, "X1"),  # its own partner's scope (`partner_scope`)
 }
 
 
@@ -132,5 +155,9 @@ def credentials(services: Any, world: World, who: str, operator_token: str) -> d
             "Authorization": f"Bearer {guardian_of(services, world.a.county, [world.a.pupils['P1']])}"
         }
     county, label = ROLE_SCOPES[who]
-    scope = world.a.units[label].path if county else label
+    scope = label
+    if who == "partner":
+        scope = partner_scope(world.a.partners[label])
+    elif county:
+        scope = world.a.units[label].path
     return {"Authorization": f"Bearer {sign_in_as(services, who, county, scope)}"}
