@@ -161,8 +161,13 @@ def archives(session: Connection, pupil_ids: Sequence[int]) -> list[list[Event]]
     return [sorted(found[pk], key=lambda e: (e.on, kinds[e.kind], e.order)) for pk in ids]
 
 
-ARCHIVE_KINDS = {"status": "队籍", "badge": "奖章", "revoked": "奖章", "task": "征集",
-                 "points": "积分"}
+ARCHIVE_KINDS = {
+    "status": "队籍",
+    "badge": "奖章",
+    "revoked": "奖章",
+    "task": "征集",
+    "points": "积分",
+}
 
 
 def archive_page(pupils: list[tuple[dict[str, object], list[dict[str, object]]]]) -> str:

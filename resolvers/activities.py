@@ -29,12 +29,11 @@ from domain.activities.tables import SignupState as DomainSignupState
 from domain.activities.tables import activities, activity_signups
 from domain.imports.common import uploader
 from domain.org.tables import units
-from domain.people.tables import pupils
 from domain.types import LTree
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
-from resolvers.people import PupilRecord, bound_to, pupils_by_ids
+from resolvers.people import PupilRecord, pupil_ids_in, pupils_by_ids
 from resolvers.pupils import bound_rel, caller_user_id, chosen_pupils
 from schema.activities import (
     Activity,
@@ -239,17 +238,8 @@ def _signup(row: Any, county: str) -> ActivitySignup:
 
 async def _pupil_filter(context: Context) -> Any:
     """Sign-ups of the pupils the caller sees (by place, or a guardian's binding)."""
-    place = units.alias("place")
-    seen = scope_predicate(
-        await context.list_scope("pupil", "read"),
-        place.c.path,
-        bound=bound_to(await caller_user_id(context)),
-    )
-    return activity_signups.c.pupil_id.in_(
-        select(pupils.c.id)
-        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
-        .where(seen)
-    )
+    scope = await context.list_scope("pupil", "read")
+    return activity_signups.c.pupil_id.in_(pupil_ids_in(scope, await caller_user_id(context)))
 
 
 async def signups_of_activity(
@@ -439,28 +429,24 @@ async def update_activity(info: Info[Context, None], input: UpdateActivityInput)
     return ActivityPayload(activity=await _fresh(context, row.id), user_errors=[])
 
 
-async def publish_activity(info: Info[Context, None], input: ActivityInput) -> ActivityPayload:
-    context = info.context
+async def _step(context: Context, global_id: str, step: Any, action: str) -> ActivityPayload:
+    """One step of an activity's life (`step(conn, id)`) by its organiser, audited."""
     await context.user()
-    row = await _organised(context, input.id)
+    row = await _organised(context, global_id)
     try:
-        await in_county(context, lambda conn: rules.publish_activity(conn, row.id),
-                        "publishActivity", lambda _: _activity_entry(row.id))  # fmt: skip
+        await in_county(context, lambda conn: step(conn, row.id), action,
+                        lambda _: _activity_entry(row.id))  # fmt: skip
     except RedscarfError as exc:
         return _payload(exc)
     return ActivityPayload(activity=await _fresh(context, row.id), user_errors=[])
+
+
+async def publish_activity(info: Info[Context, None], input: ActivityInput) -> ActivityPayload:
+    return await _step(info.context, input.id, rules.publish_activity, "publishActivity")
 
 
 async def close_activity_signup(info: Info[Context, None], input: ActivityInput) -> ActivityPayload:
-    context = info.context
-    await context.user()
-    row = await _organised(context, input.id)
-    try:
-        await in_county(context, lambda conn: rules.close_signup(conn, row.id),
-                        "closeActivitySignup", lambda _: _activity_entry(row.id))  # fmt: skip
-    except RedscarfError as exc:
-        return _payload(exc)
-    return ActivityPayload(activity=await _fresh(context, row.id), user_errors=[])
+    return await _step(info.context, input.id, rules.close_signup, "closeActivitySignup")
 
 
 async def finish_activity(info: Info[Context, None], input: ActivityInput) -> FinishActivityPayload:

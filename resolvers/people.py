@@ -56,6 +56,17 @@ def bound_to(user_id: int | None) -> ColumnElement[bool]:
     )
 
 
+def pupil_ids_in(scope: ListScope, user_id: int | None) -> Select[Any]:
+    """The ids of the pupils a list scope reaches (by place, or a guardian's binding): for
+    lists of what belongs to pupils (sign-ups, submissions)."""
+    place = units.alias("place")
+    return (
+        select(pupils.c.id)
+        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        .where(scope_predicate(scope, place.c.path, bound=bound_to(user_id)))
+    )
+
+
 def _roster(scope: ListScope, user_id: int | None) -> Select[Any]:
     bound = bound_to(user_id)
     return (

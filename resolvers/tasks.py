@@ -20,7 +20,6 @@ from strawberry.types import Info
 from authz.sql import scope_predicate
 from domain.imports.common import uploader
 from domain.org.tables import units
-from domain.people.tables import pupils
 from domain.tasks import service as rules
 from domain.tasks.tables import TaskState as DomainState
 from domain.tasks.tables import task_submissions, tasks
@@ -29,7 +28,7 @@ from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.badges import badge_by_id
 from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
-from resolvers.people import bound_to
+from resolvers.people import pupil_ids_in
 from resolvers.pupils import bound_rel, caller_user_id, chosen_pupils
 from schema.badges import Badge
 from schema.context import Context
@@ -191,17 +190,8 @@ def _submission(row: Any, county: str) -> TaskSubmission:
 
 async def _seen(context: Context) -> Any:
     """Submissions of pupils the caller reviews, or the caller's own children's."""
-    place = units.alias("place")
-    reach = scope_predicate(
-        await context.list_scope("submission", "read"),
-        place.c.path,
-        bound=bound_to(await caller_user_id(context)),
-    )
-    return task_submissions.c.pupil_id.in_(
-        select(pupils.c.id)
-        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
-        .where(reach)
-    )
+    scope = await context.list_scope("submission", "read")
+    return task_submissions.c.pupil_id.in_(pupil_ids_in(scope, await caller_user_id(context)))
 
 
 async def submissions_page(
@@ -401,32 +391,28 @@ async def update_collection_task(
     return await _payload(context, row.id)
 
 
-async def publish_collection_task(
-    info: Info[Context, None], input: CollectionTaskInput
-) -> CollectionTaskPayload:
-    context = info.context
+async def _step(context: Context, global_id: str, step: Any, action: str) -> CollectionTaskPayload:
+    """One step of a task's life (`step(conn, id)`) by its organiser, audited."""
     await context.user()
-    row = await _organised(context, input.id)
+    row = await _organised(context, global_id)
     try:
-        await in_county(context, lambda conn: rules.publish_task(conn, row.id),
-                        "publishCollectionTask", lambda _: _entry(row.id))  # fmt: skip
+        await in_county(context, lambda conn: step(conn, row.id), action,
+                        lambda _: _entry(row.id))  # fmt: skip
     except RedscarfError as exc:
         return CollectionTaskPayload(task=None, user_errors=user_errors(exc))
     return await _payload(context, row.id)
+
+
+async def publish_collection_task(
+    info: Info[Context, None], input: CollectionTaskInput
+) -> CollectionTaskPayload:
+    return await _step(info.context, input.id, rules.publish_task, "publishCollectionTask")
 
 
 async def close_collection_task(
     info: Info[Context, None], input: CollectionTaskInput
 ) -> CollectionTaskPayload:
-    context = info.context
-    await context.user()
-    row = await _organised(context, input.id)
-    try:
-        await in_county(context, lambda conn: rules.close_task(conn, row.id),
-                        "closeCollectionTask", lambda _: _entry(row.id))  # fmt: skip
-    except RedscarfError as exc:
-        return CollectionTaskPayload(task=None, user_errors=user_errors(exc))
-    return await _payload(context, row.id)
+    return await _step(info.context, input.id, rules.close_task, "closeCollectionTask")
 
 
 # --- taking part and reviewing -----------------------------------------------------------------

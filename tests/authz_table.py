@@ -783,6 +783,17 @@ def _task_input(world: World, services: Any, place: str) -> dict[str, Any]:
     }}  # fmt: skip
 
 
+def organising() -> dict[str, Expect]:
+    """Organising something (an activity, a task) at Q1 (in), Q2 (out) or B's squadron (other):
+    who reads no unit (partner, operator) finds none."""
+    unf = "UNIT_NOT_FOUND"
+    return {
+        **table((F, F, unf), anonymous=U, partner=unf, operator=unf),
+        **{role: ("ok", F, unf) for role in ORGANISERS},
+        "county_admin": ("ok", "ok", unf),
+    }
+
+
 def task_write(elsewhere: str = F) -> dict[str, Expect]:
     """Organising a task of Q1 (in), Q2 (out) or county B (other), as `activity_write`."""
     return {
@@ -1499,16 +1510,7 @@ OPERATIONS: dict[str, Op] = {
         "createCollectionTask",
         "object",
         # organised by Q1 (in), Q2 (out), B's squadron (other)
-        {
-            **table(
-                (F, F, "UNIT_NOT_FOUND"),
-                anonymous=U,
-                partner="UNIT_NOT_FOUND",
-                operator="UNIT_NOT_FOUND",
-            ),
-            **{role: ("ok", F, "UNIT_NOT_FOUND") for role in ORGANISERS},
-            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
-        },
+        organising(),
         _task_input,
     ),
     "updateCollectionTask": Op(
@@ -1571,16 +1573,7 @@ OPERATIONS: dict[str, Op] = {
         "createActivity",
         "object",
         # organised by Q1 (in), Q2 (out), B's squadron (other); who reads no unit finds none
-        {
-            **table(
-                (F, F, "UNIT_NOT_FOUND"),
-                anonymous=U,
-                partner="UNIT_NOT_FOUND",
-                operator="UNIT_NOT_FOUND",
-            ),
-            **{role: ("ok", F, "UNIT_NOT_FOUND") for role in ORGANISERS},
-            "county_admin": ("ok", "ok", "UNIT_NOT_FOUND"),
-        },
+        organising(),
         _activity_input,
     ),
     "updateActivity": Op(

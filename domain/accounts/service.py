@@ -164,10 +164,13 @@ def _unit_kind(conn: Connection, county_code: str, path: str) -> str | None:
 def _check_partner(conn: Connection, county_code: str, scope: str) -> None:
     """A partner's staff are scoped to their partner (`partner_scope`), which must exist."""
     partner_id = partner_of_scope(scope)
-    found = partner_id is not None and conn.execute(
-        text(f'SELECT 1 FROM "{schema_name(county_code)}".partners WHERE id = :p'),
-        {"p": partner_id},
-    ).first()
+    found = (
+        partner_id is not None
+        and conn.execute(
+            text(f'SELECT 1 FROM "{schema_name(county_code)}".partners WHERE id = :p'),
+            {"p": partner_id},
+        ).first()
+    )
     if not found:
         raise NotFound("没有这个合作单位", code="PARTNER_NOT_FOUND")
 
