@@ -11,6 +11,7 @@ import domain.exchange.tables
 import domain.imports.tables
 import domain.ledger.tables
 import domain.org.tables
+import domain.pairing.tables
 import domain.people.tables
 import domain.people.transfers
 import domain.tasks.tables
@@ -29,6 +30,7 @@ MODULES = (
     domain.imports.tables,
     domain.ledger.tables,
     domain.org.tables,
+    domain.pairing.tables,
     domain.people.tables,
     domain.people.transfers,
     domain.tasks.tables,

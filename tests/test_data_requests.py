@@ -14,13 +14,16 @@ from domain.audit.tables import audit_log
 from domain.imports.common import Requester
 from domain.imports.service import run_import
 from domain.imports.tables import roster_imports, uploads
+from domain.pairing import service as pairing
+from domain.pairing.service import Side
+from domain.pairing.tables import PairingLevel
 from domain.people.guardians import PHONE
 from domain.people.names import pinyin_of
 from domain.people.pupils import ID_NUMBER, STATUS_LABELS
 from domain.people.tables import pupil_status_changes, pupils
 from domain.people.transfers import SNAPSHOT
 from domain.spreadsheets.reading import mentions
-from schema.ids import encode_global_id
+from schema.ids import decode_global_id, encode_global_id
 from tenants.sessions import tenant_connection
 from tests.graphql_client import GraphQLClient, create_unit, tenant_of
 from tests.test_guardians import parent
@@ -188,6 +191,14 @@ async def test_after_a_deletion_request_no_table_holds_the_pupils_personal_data(
             == 2
         )
 
+    # A hand-in-hand pair with a classmate: the child's partner view sits in the shared schema.
+    with engine.begin() as conn:
+        pairing.propose(
+            conn, PairingLevel.PUPIL, Side(county.code, "pupil", decode_global_id(child)[2]),
+            Side(county.code, "pupil", decode_global_id(keep["createPupil"]["pupil"]["id"])[2]),
+            proposer=f"county:{county.code}", county=county.code, by="test",
+        )  # fmt: skip
+
     # The scan below finds the child everywhere it was written before the deletion.
     needles = [first_name, name, number, pinyin_of(name)[0], "阿卜杜"]
     hashes = [cipher.keyed_hash(number, context=ID_NUMBER)]
@@ -196,7 +207,7 @@ async def test_after_a_deletion_request_no_table_holds_the_pupils_personal_data(
     for place in ('"pupils" holds', '"audit_log" holds', '"roster_imports".report',
                   '"badge_awards" holds', '"archive_exports".content',
                   '"pupils".id_number_hash', '"pupils".id_number_enc',
-                  '"pupil_transfers".snapshot_enc'):  # fmt: skip
+                  '"pupil_transfers".snapshot_enc', '"pairings" holds'):  # fmt: skip
         assert any(place in found for found in before), (place, before)
 
     # The mother asks for deletion; the county admin sees it and completes it.

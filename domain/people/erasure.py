@@ -28,6 +28,7 @@ from domain.archive import archive_exports
 from domain.audit.tables import audit_log
 from domain.badges.tables import award_objections, badge_awards
 from domain.imports.tables import roster_imports, uploads
+from domain.pairing.service import forget_pupil
 from domain.people.pupils import ID_NUMBER
 from domain.people.tables import (
     PupilStatus,
@@ -114,6 +115,9 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
         )
         .values(snapshot_enc=seal(cipher, {"name": ERASED_NAME, "erased": True}))
     ).rowcount
+
+    # Its card leaves every pairing (the other county saw its given name, grade and school).
+    forget_pupil(conn, tenant.code, pupil_id, by="erasure")
 
     county = act_as_county(conn, tenant)
     county.execute(
