@@ -246,3 +246,48 @@ def test_given_names_drop_the_surname() -> None:
         "光",
         "丁",
     ]
+
+
+def test_a_province_sees_coverage_unpaired_schools_and_suggested_pairs(
+    engine: Engine, two: tuple[Any, Any]
+) -> None:
+    from domain.pairing import coverage
+
+    city, hills = two
+    # The city has a second urban school and a school for migrant workers' children; the
+    # hills a second rural school.
+    create_unit(engine, city["county"], "brigade", "城区实验小学", city["township"], area="urban")
+    create_unit(engine, city["county"], "brigade", "新居民子女学校", city["township"],
+                area="urban", school_kind="migrant")  # fmt: skip
+    create_unit(engine, hills["county"], "brigade", "山区二小", hills["township"], area="rural")
+    pk = service(engine, lambda c: pairing.propose(
+        c, PairingLevel.SCHOOL, school(city), school(hills), proposer="province:52", by="u"))  # fmt: skip
+    for side in (city, hills):
+        service(engine, lambda c, s=side: pairing.accept(c, pk, s["code"], by="u"))
+    with tenant_connection(engine, tenant_of(city["county"])) as conn:
+        pairing.give_consent(conn, city["pupils"][0], city["guardian"], "2026-09")
+    with tenant_connection(engine, tenant_of(hills["county"])) as conn:
+        pairing.give_consent(conn, hills["pupils"][1], hills["guardian"], "2026-09")
+    pupils = service(engine, lambda c: pairing.propose(
+        c, PairingLevel.PUPIL, pupil(city), pupil(hills, 1), proposer="province:52", by="u"))  # fmt: skip
+    for side in (city, hills):
+        service(engine, lambda c, s=side: pairing.accept(c, pupils, s["code"], by="u"))
+    codes = [city["code"], hills["code"]]
+
+    with engine.connect() as conn:
+        found = coverage.coverage(conn, codes)
+        lonely = coverage.unpaired(conn, codes)
+        suggested = coverage.suggest(conn, codes)
+    assert [(c.schools, c.schools_paired, c.rural_schools, c.rural_paired, c.migrant_schools,
+             c.migrant_paired, c.pupils_in_pairs) for c in found] == [
+        (3, 1, 0, 0, 1, 0, 1),  # the city
+        (2, 1, 2, 1, 0, 0, 1),  # the hills
+    ]  # fmt: skip
+    # Unpaired: the rural and migrant-children schools first.
+    assert [s.name for s in lonely] == ["新居民子女学校", "山区二小", "城区实验小学"]
+    # Each suggestion pairs a school in need with an urban school with room, of another county
+    # where there is one, the least busy first.
+    assert [(s.rural.name, s.urban.name) for s in suggested] == [
+        ("新居民子女学校", "城区实验小学"),
+        ("山区二小", "城区实验小学"),
+    ]

@@ -1,0 +1,145 @@
+"""Coordination for a province or prefecture: how far pairing reaches in each county, the
+schools still without a partner, and suggested pairs.
+
+Schools are read county by county in each county's own schema (one query each: no join across
+counties); pairings come from the shared schema. A school counts as paired while it is a side
+of an active school pairing; "reached" is the share of a kind of school (rural, for migrant
+workers' children) that is paired; pupils in pairs are those of the county in an active pupil
+pairing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from domain.org.tables import units
+from domain.pairing.tables import PairingLevel, PairingState, pairings
+from tenants.codes import schema_name
+from tenants.metadata import translate_map
+from tenants.registry import tenants
+
+SPARE = 2
+"""How many partners an urban school takes before it has no spare capacity (a suggestion's)."""
+
+
+@dataclass(frozen=True)
+class School:
+    county: str
+    id: int
+    name: str
+    area: str | None
+    school_kind: str | None
+    partners: int
+    """Active school pairings it is a side of."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    county: str
+    name: str
+    schools: int
+    schools_paired: int
+    rural_schools: int
+    rural_paired: int
+    migrant_schools: int
+    migrant_paired: int
+    pupils_in_pairs: int
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    rural: School
+    urban: School
+
+
+def _schools(conn: Connection, county: str, partners: dict[tuple[str, int], int]) -> list[School]:
+    scoped = conn.execution_options(schema_translate_map=translate_map(schema_name(county)))
+    rows = scoped.execute(
+        select(units.c.id, units.c.name, units.c.area, units.c.school_kind)
+        .where(units.c.kind == "brigade", units.c.archived_at.is_(None))
+        .order_by(units.c.path)
+    ).all()
+    return [School(county, r.id, r.name, r.area, r.school_kind, partners.get((county, r.id), 0))
+            for r in rows]  # fmt: skip
+
+
+def _active(
+    conn: Connection, counties: Sequence[str], level: PairingLevel
+) -> list[tuple[str, str, int]]:
+    """(county, kind, id) of every side in `counties` of an active pairing of `level`."""
+    found = []
+    for prefix in ("a", "b"):
+        found += conn.execute(
+            select(pairings.c[f"{prefix}_county"], pairings.c[f"{prefix}_kind"],
+                   pairings.c[f"{prefix}_id"])
+            .where(pairings.c.state == PairingState.ACTIVE.value, pairings.c.level == level.value,
+                   pairings.c[f"{prefix}_county"].in_(list(counties)))
+        ).all()  # fmt: skip
+    return [(str(c), str(k), int(i)) for c, k, i in found]
+
+
+def schools_of(conn: Connection, counties: Sequence[str]) -> list[School]:
+    """Every school of `counties`, with how many active partners it has."""
+    partners: dict[tuple[str, int], int] = defaultdict(int)
+    for county, _, pk in _active(conn, counties, PairingLevel.SCHOOL):
+        partners[(county, pk)] += 1
+    return [s for county in counties for s in _schools(conn, county, partners)]
+
+
+def coverage(conn: Connection, counties: Sequence[str]) -> list[Coverage]:
+    """Pairing coverage of each county, in the order given."""
+    names = dict(conn.execute(select(tenants.c.code, tenants.c.name)
+                              .where(tenants.c.code.in_(list(counties)))).all())  # fmt: skip
+    pupils: dict[str, set[int]] = defaultdict(set)
+    for county, _, pk in _active(conn, counties, PairingLevel.PUPIL):
+        pupils[county].add(pk)
+    by_county: dict[str, list[School]] = defaultdict(list)
+    for school in schools_of(conn, counties):
+        by_county[school.county].append(school)
+    found = []
+    for county in counties:
+        schools = by_county[county]
+        rural = [s for s in schools if s.area == "rural"]
+        migrant = [s for s in schools if s.school_kind == "migrant"]
+        found.append(Coverage(
+            county=county, name=names.get(county, county), schools=len(schools),
+            schools_paired=sum(s.partners > 0 for s in schools), rural_schools=len(rural),
+            rural_paired=sum(s.partners > 0 for s in rural), migrant_schools=len(migrant),
+            migrant_paired=sum(s.partners > 0 for s in migrant),
+            pupils_in_pairs=len(pupils[county]),
+        ))  # fmt: skip
+    return found
+
+
+def unpaired(conn: Connection, counties: Sequence[str]) -> list[School]:
+    """Schools without an active partner: rural and migrant-children schools first."""
+    lonely = [s for s in schools_of(conn, counties) if s.partners == 0]
+    return sorted(lonely, key=lambda s: (s.area != "rural" and s.school_kind != "migrant",
+                                         s.county, s.name))  # fmt: skip
+
+
+def suggest(conn: Connection, counties: Sequence[str], *, limit: int = 100) -> list[Suggestion]:
+    """Pairs to propose: each rural or migrant-children school without a partner, with an
+    urban school that has spare capacity (fewer than `SPARE` partners), preferring one of
+    another county (the urban–rural pairing the documents ask for), then the least busy."""
+    schools = schools_of(conn, counties)
+    load = {(s.county, s.id): s.partners for s in schools}
+    urban = [s for s in schools if s.area == "urban" and s.school_kind != "migrant"]
+    found = []
+    for school in schools:
+        if len(found) >= limit:
+            break
+        if school.partners or not (school.area == "rural" or school.school_kind == "migrant"):
+            continue
+        spare = [u for u in urban if load[(u.county, u.id)] < SPARE and u != school]
+        if not spare:
+            continue
+        best = min(spare, key=lambda u: (u.county == school.county, load[(u.county, u.id)],
+                                         u.county, u.name))  # fmt: skip
+        load[(best.county, best.id)] += 1
+        found.append(Suggestion(school, best))
+    return found
