@@ -117,6 +117,10 @@ async def node(
         found = {"CollectionTask": tasks.collection_task,
                  "TaskSubmission": tasks.task_submission}[type_name]  # fmt: skip
         return await found(info, id)
+    if type_name == "Pairing":
+        from resolvers.pairing import pairing
+
+        return await pairing(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

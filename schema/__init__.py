@@ -22,6 +22,7 @@ from resolvers import data_requests as data_request_resolvers
 from resolvers import exchange as exchange_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
+from resolvers import pairing as pairing_resolvers
 from resolvers import pupils as pupil_resolvers
 from resolvers import tasks as task_resolvers
 from resolvers import transfers as transfer_resolvers
@@ -78,6 +79,15 @@ from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
 from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitPayload
+from schema.pairing import (
+    Pairing,
+    PairingConnection,
+    PairingConsentPayload,
+    PairingCoverage,
+    PairingPayload,
+    SchoolForPairing,
+    SuggestedPair,
+)
 from schema.points import ArchiveExport, ExportArchivesPayload
 from schema.pupils import (
     EnrolPupilsPayload,
@@ -191,6 +201,28 @@ class Query:
     task_submissions: TaskSubmissionConnection = strawberry.field(
         resolver=task_resolvers.task_submissions_list,
         description="审核队列：辖区内队员的提交（默认待审核的，最早的在前；中队、大队辅导员和县级管理员）。",
+    )
+    pairings: PairingConnection = strawberry.field(
+        resolver=pairing_resolvers.pairings_list,
+        description=(
+            "本县（区）的结对（最新的在前）：调用者辖区内的本方，以及对方的公开信息。"
+            "省、地市管理员看县级以下单位之间的结对，不含队员手拉手。"
+        ),
+    )
+    pairing: Pairing | None = strawberry.field(
+        resolver=pairing_resolvers.pairing, description="按全局 ID 取一个结对。"
+    )
+    pairing_coverage: list[PairingCoverage] = strawberry.field(
+        resolver=pairing_resolvers.pairing_coverage,
+        description="结对覆盖情况：辖区内每个县（区）的学校结对、农村和新居民子女学校覆盖、手拉手人数（省、地市管理员）。",
+    )
+    unpaired_schools: list[SchoolForPairing] = strawberry.field(
+        resolver=pairing_resolvers.unpaired_schools,
+        description="辖区内尚未结对的学校，农村和新居民子女学校在前（省、地市管理员）。",
+    )
+    suggested_pairs: list[SuggestedPair] = strawberry.field(
+        resolver=pairing_resolvers.suggested_pairs,
+        description="建议的结对：未结对的农村或新居民子女学校，配有余力的城区学校（优先外县；省、地市管理员）。",
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -508,6 +540,28 @@ class Mutation:
         resolver=task_resolvers.review_task_submission,
         description="辅导员审核一份提交：通过则发放积分和特色章（各一次），退回须写理由；每份只审核一次。",
     )
+    propose_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.propose_pairing,
+        description="提议结对：县（区）为本县的一方提议（本方随即确认），省、地市为辖区内的两方提议。",
+    )
+    accept_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.accept_pairing,
+        description="确认本县（区）一方参加结对；双方都确认后结对开始。外县手拉手须先有家长的单独同意。",
+    )
+    decline_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.decline_pairing, description="拒绝一个待确认的结对（本方）。"
+    )
+    end_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.end_pairing, description="结束进行中的结对，并写本方的总结。"
+    )
+    record_pairing_event: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.record_pairing_event,
+        description="记录结对双方一起做的事（“六个一”、联合活动、辅导员交流等）；结对须在进行中。",
+    )
+    give_pairing_consent: PairingConsentPayload = strawberry.field(
+        resolver=pairing_resolvers.give_pairing_consent,
+        description="家长单独同意：孩子与外县（区）队员手拉手时，向对方显示孩子的名、年级和学校。",
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -530,6 +584,7 @@ schema = RedscarfSchema(
         Redemption,
         CollectionTask,
         TaskSubmission,
+        Pairing,
     ],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran

@@ -815,6 +815,81 @@ def taking_part() -> dict[str, Expect]:
     }
 
 
+# --- pairing -------------------------------------------------------------------------------------
+
+PAIRNF, SIDENF = "PAIRING_NOT_FOUND", "SIDE_NOT_FOUND"
+_schools = iter(range(1, 1_000_000))
+
+
+def _fresh_school(services: Any, side: Any) -> Any:
+    """A new school of `side`, under its first township (rural): a partner never paired yet."""
+    from tests.graphql_client import create_unit
+
+    township = side.units["T"] if "T" in side.units else side.units["T2"]
+    return create_unit(services.sync_engine, side.county, "brigade", f"结对小学{next(_schools)}",
+                       township, area="rural")  # fmt: skip
+
+
+def _a_pairing(services: Any, world: World, label: str, *, state: str) -> tuple[int, Any]:
+    """A school pairing of A's school `label` with a fresh school of B, proposed by the
+    province, left proposed or accepted by both (active)."""
+    from domain.pairing import service as pairing
+    from domain.pairing.service import Side
+    from domain.pairing.tables import PairingLevel
+
+    partner = _fresh_school(services, world.b)
+    with services.sync_engine.begin() as conn:
+        pk = pairing.propose(
+            conn, PairingLevel.SCHOOL, Side(world.a.county.code, "unit", world.a.units[label].id),
+            Side(world.b.county.code, "unit", partner.id), proposer="province:52", by="authz",
+        )  # fmt: skip
+        if state == "active":
+            for county in (world.a.county.code, world.b.county.code):
+                pairing.accept(conn, pk, county, by="authz")
+    return pk, partner
+
+
+def _pairing_at(state: str) -> Setup:
+    """A pairing of S1 (in) or S2 (out) of A with a school of B, by A's ID; or (other) B's ID
+    of S1's, asked for while routed to A."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        pk, _ = _a_pairing(services, world, "S2" if place == "out" else "S1", state=state)
+        county = world.b.county.code if place == "other" else world.a.county.code
+        return {"id": gid("Pairing", county, pk)}
+
+    return setup
+
+
+def _an_active_pairing_of_s1(world: World, services: Any, place: str) -> dict[str, Any]:
+    _a_pairing(services, world, "S1", state="active")
+    return {}
+
+
+def _proposal(world: World, services: Any, place: str) -> dict[str, Any]:
+    """S1 (in), S2 (out) or B's S (other) with a fresh school of B."""
+    partner = _fresh_school(services, world.b)
+    side = gid("Unit", world.b.county.code, world.b.units["S"].id) if place == "other" else (
+        unit_id(place, world))  # fmt: skip
+    return {"input": {"level": "SCHOOL", "sideId": side,
+                      "partnerId": gid("Unit", world.b.county.code, partner.id)}}  # fmt: skip
+
+
+def pairing_act() -> dict[str, Expect]:
+    """Acting for A's side of a pairing of S1 (in), S2 (out), or B's ID (other): who may write
+    where the side sits; who reads pairings elsewhere does not find it; who reads none is
+    refused."""
+    return {
+        **table(F, anonymous=U),
+        **{role: ("ok", PAIRNF, PAIRNF)
+           for role in ("township_admin", "brigade_counselor", "county_app")},
+        "squadron_counselor": (PAIRNF, PAIRNF, PAIRNF),
+        "county_admin": ("ok", "ok", PAIRNF),
+        "province_admin": (F, F, PAIRNF),
+        "prefecture_admin": (F, F, PAIRNF),
+    }  # fmt: skip
+
+
 OPERATIONS: dict[str, Op] = {
     # --- queries ---------------------------------------------------------------------------
     "county": Op("{ county { name } }", "county", "county", county_wide("ok")),
@@ -997,6 +1072,60 @@ OPERATIONS: dict[str, Op] = {
         # each case has P1 submit a work first: P1's reviewers and family see it
         county_wide(F, **dict.fromkeys((*REVIEWERS, "guardian"), "ok")),
         _a_submission_of_p1,
+    ),
+    "pairings": Op(
+        "{ pairings { edges { node { state partner { name } } } } }",
+        "pairings",
+        "county",
+        # each case pairs S1 with a school of B first: who reaches S1 sees it, and the
+        # province (B's side too); the prefecture only A's
+        county_wide(
+            F,
+            county_admin="ok",
+            township_admin="ok",
+            brigade_counselor="ok",
+            squadron_counselor="hidden",
+            county_app="ok",
+            province_admin="ok",
+            prefecture_admin="ok",
+        ),
+        _an_active_pairing_of_s1,
+    ),
+    "pairing": Op(
+        "query($id: ID!) { pairing(id: $id) { state } }",
+        "pairing",
+        "object",
+        {
+            **table("hidden", anonymous=U),
+            **{
+                role: ("ok", "hidden", "hidden")
+                for role in ("township_admin", "brigade_counselor", "county_app")
+            },
+            **{
+                role: ("ok", "ok", "hidden")
+                for role in ("county_admin", "province_admin", "prefecture_admin")
+            },
+        },
+        _pairing_at("active"),
+    ),
+    "pairingCoverage": Op(
+        "{ pairingCoverage { schools } }",
+        "pairingCoverage",
+        "county",
+        # the region's counties, whatever county the request is routed to
+        table(F, anonymous=U, province_admin="ok", prefecture_admin="ok"),
+    ),
+    "unpairedSchools": Op(
+        "{ unpairedSchools { name } }",
+        "unpairedSchools",
+        "county",
+        table(F, anonymous=U, province_admin="ok", prefecture_admin="ok"),
+    ),
+    "suggestedPairs": Op(
+        "{ suggestedPairs { school { name } } }",
+        "suggestedPairs",
+        "county",
+        table(F, anonymous=U, province_admin="allowed", prefecture_admin="allowed"),
     ),
     "activities": Op(
         "{ activities(first: 100) { edges { node { title } } } }",
@@ -1566,6 +1695,67 @@ OPERATIONS: dict[str, Op] = {
             "county_admin": ("ok", "ok", SUBNF),
         },
         _submission_at,
+    ),
+    "proposePairing": Op(
+        "mutation($input: ProposePairingInput!) { proposePairing(input: $input) "
+        "{ pairing { state } userErrors { code } } }",
+        "proposePairing",
+        "object",
+        # a county for its own side where it may act; the province for any two of its region;
+        # the prefecture not for county B (outside it)
+        {
+            **table(SIDENF, anonymous=U, prefecture_admin=F),
+            **{
+                role: ("ok", SIDENF, SIDENF)
+                for role in ("township_admin", "brigade_counselor", "county_app")
+            },
+            "county_admin": ("ok", "ok", SIDENF),
+            "province_admin": ("ok", "ok", "ok"),
+        },
+        _proposal,
+    ),
+    "acceptPairing": Op(
+        "mutation($id: ID!) { acceptPairing(input: {id: $id}) { pairing { state } userErrors { code } } }",
+        "acceptPairing",
+        "object",
+        pairing_act(),
+        _pairing_at("proposed"),
+    ),
+    "declinePairing": Op(
+        "mutation($id: ID!) { declinePairing(input: {id: $id}) { pairing { state } userErrors { code } } }",
+        "declinePairing",
+        "object",
+        pairing_act(),
+        _pairing_at("proposed"),
+    ),
+    "endPairing": Op(
+        "mutation($id: ID!) { endPairing(input: {id: $id}) { pairing { state } userErrors { code } } }",
+        "endPairing",
+        "object",
+        pairing_act(),
+        _pairing_at("active"),
+    ),
+    "recordPairingEvent": Op(
+        'mutation($id: ID!) { recordPairingEvent(input: {pairingId: $id, kind: "visit", '
+        'on: "2026-11-20"}) { pairing { state } userErrors { code } } }',
+        "recordPairingEvent",
+        "object",
+        pairing_act(),
+        _pairing_at("active"),
+    ),
+    "givePairingConsent": Op(
+        'mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) '
+        "{ ok } }",
+        "givePairingConsent",
+        "object",
+        # the family itself; who sees the child but is not its family is refused
+        {
+            **table(PNF, anonymous=U),
+            **{role: (F, PNF, PNF) for role in (*ORGANISERS, "team_counselor")},
+            "county_admin": (F, F, PNF),
+            "guardian": ("ok", PNF, PNF),
+        },
+        lambda world, services, place: {"p": pupil_id(place, world)},
     ),
     "createActivity": Op(
         "mutation($input: CreateActivityInput!) { createActivity(input: $input) "

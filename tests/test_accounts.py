@@ -898,6 +898,9 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
         await run_activities_exchange_and_tasks(
             client, admin, county, engine, squadron, root_of(engine, county)
         )
+        from tests.test_pairing_api import run_a_pairing
+
+        await run_a_pairing(client, admin, county, receiving, engine)
         await do(
             "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { done } } }",
             {"u": squadron_id},

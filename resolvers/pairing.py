@@ -1,0 +1,405 @@
+"""Pairing across counties through the API: a county's pairings (its own side in full, the
+other side's card only), proposing, accepting and ending its own side, recording events, a
+guardian's separate consent, and the province's coordination view.
+
+Pairings live in the shared schema, so their work runs on the service's own login
+(`in_shared_transaction`) after the caller's rights were decided here: a county role acts at
+its side's unit path (`pairing write`), a province or prefecture within its region
+(`pairing coordinate`). The rules are `domain.pairing`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Connection, and_, cast, or_, select
+from strawberry.types import Info
+
+from authz.principal import PrincipalKind, Scope
+from authz.roles import REGIONAL
+from authz.sql import scope_predicate
+from domain.audit.service import record as audit_entry
+from domain.audit.service import record_shared
+from domain.imports.common import uploader
+from domain.pairing import coverage as coordination
+from domain.pairing import service as rules
+from domain.pairing.service import Side
+from domain.pairing.tables import PairingLevel as DomainLevel
+from domain.pairing.tables import pairing_events, pairings
+from domain.people.tables import guardians
+from domain.types import LTree
+from redscarf.errors import Forbidden, NotFound, RedscarfError
+from resolvers.paging import page_info, page_size
+from resolvers.pupils import chosen_pupils
+from schema.context import Context
+from schema.ids import decode_global_id, decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.org import Area, SchoolKind, UnitKind
+from schema.pairing import (
+    EndPairingInput,
+    GivePairingConsentInput,
+    Pairing,
+    PairingCategory,
+    PairingConnection,
+    PairingConsentPayload,
+    PairingCoverage,
+    PairingEdge,
+    PairingEvent,
+    PairingInput,
+    PairingLevel,
+    PairingPayload,
+    PairingSide,
+    PairingState,
+    ProposePairingInput,
+    RecordPairingEventInput,
+    SchoolForPairing,
+    SuggestedPair,
+)
+from schema.user_errors import user_errors
+from tenants.registry import TenantStatus, tenants
+
+KINDS = {"Unit": "unit", "Counselor": "counselor", "Pupil": "pupil"}
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+async def _visible(context: Context) -> Any:
+    """Pairings with a side in the routed county within the caller's reach; no pupil pairs for
+    whoever reads no pupils (a province or prefecture: aggregates, not children)."""
+    county = (await context.tenant()).code
+    scope = await context.list_scope("pairing", "read")
+    if scope.nothing:
+        raise Forbidden()
+    sides = or_(*[
+        and_(pairings.c[f"{p}_county"] == county,
+             scope_predicate(scope, cast(pairings.c[f"{p}_path"], LTree)))
+        for p in ("a", "b")
+    ])  # fmt: skip
+    if (await context.list_scope("pupil", "read")).nothing:
+        sides = and_(sides, pairings.c.level != DomainLevel.PUPIL.value)
+    return sides
+
+
+def _side(row: Any, prefix: str, names: dict[str, str]) -> PairingSide:
+    card = getattr(row, f"{prefix}_card") or {}
+    county = getattr(row, f"{prefix}_county")
+    unit_kind = card.get("kind")
+    return PairingSide(
+        county_code=county, county_name=names.get(county, county),
+        accepted=getattr(row, f"{prefix}_accepted_at") is not None, name=card.get("name"),
+        unit_kind=UnitKind(unit_kind) if unit_kind else None,
+        area=Area(card["area"]) if card.get("area") else None, unit_name=card.get("unit"),
+        given_name=card.get("givenName"), grade=card.get("grade"), school=card.get("school"),
+    )  # fmt: skip
+
+
+def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairing]:
+    """Pairings as `county` sees them: its side, the other side's card, the events."""
+    names = dict(conn.execute(select(tenants.c.code, tenants.c.name)).all())
+    events: dict[int, list[Any]] = defaultdict(list)
+    for e in conn.execute(
+        select(pairing_events)
+        .where(pairing_events.c.pairing_id.in_([r.id for r in rows]))
+        .order_by(pairing_events.c.on_date, pairing_events.c.id)
+    ):
+        events[e.pairing_id].append(e)
+    found = []
+    for r in rows:
+        mine = "a" if r.a_county == county else "b"
+        other = "b" if mine == "a" else "a"
+        found.append(Pairing(
+            id=strawberry.ID(encode_global_id("Pairing", county, r.id)),
+            level=PairingLevel(r.level),
+            category=PairingCategory(r.category) if r.category else None,
+            state=PairingState(r.state), goals=r.goals, starts_on=r.starts_on,
+            ends_on=r.ends_on, proposed_by=r.proposed_by, created_at=r.created_at,
+            my_side=_side(r, mine, names), partner=_side(r, other, names),
+            my_review=getattr(r, f"{mine}_review"), partner_review=getattr(r, f"{other}_review"),
+            events=[PairingEvent(kind=e.kind, on=e.on_date, note=e.note,
+                                 by_my_side=e.county_code == county) for e in events[r.id]],
+        ))  # fmt: skip
+    return found
+
+
+async def pairings_list(
+    info: Info[Context, None],
+    first: Annotated[int, strawberry.argument(description="每页条数，默认 50，最多 100。")] = 50,
+    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    state: Annotated[PairingState | None, strawberry.argument(description="只列出该状态。")] = None,
+    level: Annotated[PairingLevel | None, strawberry.argument(description="只列出该层级。")] = None,
+) -> PairingConnection:
+    context = info.context
+    await context.user()
+    size = page_size(first)
+    county = (await context.tenant()).code
+    clauses = [await _visible(context)]
+    if state is not None:
+        clauses.append(pairings.c.state == state.value)
+    if level is not None:
+        clauses.append(pairings.c.level == level.value)
+    if after is not None:
+        clauses.append(pairings.c.id < decode_key_cursor(after))
+
+    def run(conn: Connection) -> tuple[list[Pairing], bool]:
+        rows = conn.execute(
+            select(pairings).where(*clauses).order_by(pairings.c.id.desc()).limit(size + 1)
+        ).all()
+        return _pairings(conn, rows[:size], county), len(rows) > size
+
+    nodes, has_next = await context.in_shared_transaction(run)
+    edges = [
+        PairingEdge(cursor=encode_key_cursor(decode_global_id(n.id)[2]), node=n) for n in nodes
+    ]
+    return PairingConnection(
+        edges=edges, page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after)
+    )
+
+
+async def _pairing_row(context: Context, global_id: str) -> Any:
+    pk = await context.own_id("Pairing", global_id)
+    visible = await _visible(context)
+
+    def run(conn: Connection) -> Any:
+        return conn.execute(select(pairings).where(pairings.c.id == pk, visible)).first()
+
+    row = await context.in_shared_transaction(run) if pk is not None else None
+    if row is None:
+        raise NotFound("没有这个结对", code="PAIRING_NOT_FOUND")
+    return row
+
+
+async def pairing(
+    info: Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="结对的全局 ID。")],
+) -> Pairing | None:
+    await info.context.user()
+    try:
+        row = await _pairing_row(info.context, id)
+    except (NotFound, Forbidden):
+        return None
+    return await _fresh(info.context, row.id)
+
+
+async def _fresh(context: Context, pk: int) -> Pairing:
+    county = (await context.tenant()).code
+
+    def run(conn: Connection) -> Pairing:
+        row = conn.execute(select(pairings).where(pairings.c.id == pk)).one()
+        return _pairings(conn, [row], county)[0]
+
+    return await context.in_shared_transaction(run)
+
+
+# --- coordination ------------------------------------------------------------------------------
+
+
+async def _region(context: Context) -> list[str]:
+    """The active counties the caller coordinates (a province's or prefecture's)."""
+    principal = await context.user()
+    regional = [Scope(g.role, g.scope) for g in principal.grants if g.role in REGIONAL]
+    if not regional and principal.kind != PrincipalKind.OPERATOR:
+        raise Forbidden()
+    authorizer = context.services.authorizer
+
+    def run(conn: Connection) -> list[str]:
+        codes = conn.execute(
+            select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE)
+            .order_by(tenants.c.code)
+        ).scalars()  # fmt: skip
+        return [c for c in codes if authorizer.allowed(regional, "pairing", "coordinate", c)]
+
+    counties = await context.in_shared_transaction(run)
+    if not counties:
+        raise Forbidden()
+    return counties
+
+
+async def pairing_coverage(info: Info[Context, None]) -> list[PairingCoverage]:
+    counties = await _region(info.context)
+    found = await info.context.in_shared_transaction(
+        lambda conn: coordination.coverage(conn, counties)
+    )
+    return [
+        PairingCoverage(
+            county_code=c.county, county_name=c.name, schools=c.schools,
+            schools_paired=c.schools_paired, rural_schools=c.rural_schools,
+            rural_paired=c.rural_paired, migrant_schools=c.migrant_schools,
+            migrant_paired=c.migrant_paired, pupils_in_pairs=c.pupils_in_pairs,
+        )
+        for c in found
+    ]  # fmt: skip
+
+
+def _school(s: coordination.School) -> SchoolForPairing:
+    return SchoolForPairing(
+        unit_id=strawberry.ID(encode_global_id("Unit", s.county, s.id)), county_code=s.county,
+        name=s.name, area=Area(s.area) if s.area else None,
+        school_kind=SchoolKind(s.school_kind) if s.school_kind else None, partners=s.partners,
+    )  # fmt: skip
+
+
+async def unpaired_schools(info: Info[Context, None]) -> list[SchoolForPairing]:
+    counties = await _region(info.context)
+    found = await info.context.in_shared_transaction(
+        lambda conn: coordination.unpaired(conn, counties)
+    )
+    return [_school(s) for s in found]
+
+
+async def suggested_pairs(
+    info: Info[Context, None],
+    limit: Annotated[int, strawberry.argument(description="至多几对，默认 100。")] = 100,
+) -> list[SuggestedPair]:
+    counties = await _region(info.context)
+    found = await info.context.in_shared_transaction(
+        lambda conn: coordination.suggest(conn, counties, limit=max(0, min(limit, 500)))
+    )
+    return [SuggestedPair(school=_school(s.rural), partner=_school(s.urban)) for s in found]
+
+
+# --- acting ------------------------------------------------------------------------------------
+
+
+def _decoded(global_id: str) -> Side:
+    type_name, county, pk = decode_global_id(global_id)
+    if type_name not in KINDS:
+        raise NotFound("结对的一方应为单位、辅导员或队员", code="SIDE_NOT_FOUND")
+    return Side(county, KINDS[type_name], pk)
+
+
+async def propose_pairing(info: Info[Context, None], input: ProposePairingInput) -> PairingPayload:
+    """A county for its own side (accepted at once), or a province or prefecture for any two
+    sides in its region."""
+    context = info.context
+    principal = await context.user()
+    side, partner = _decoded(input.side_id), _decoded(input.partner_id)
+    level = DomainLevel(input.level.value)
+    regional = [Scope(g.role, g.scope) for g in principal.grants if g.role in REGIONAL]
+    authorizer = context.services.authorizer
+    by = uploader(principal)
+    if regional and not any(g.county_code for g in principal.grants):
+        if not all(authorizer.allowed(regional, "pairing", "coordinate", s.county)
+                   for s in (side, partner)):  # fmt: skip
+            raise Forbidden()
+        region = next(g for g in principal.grants if g.role in REGIONAL)
+        proposer, county = f"{region.role.value.removesuffix('_admin')}:{region.scope}", None
+    else:
+        tenant = await context.tenant()
+        if side.county != tenant.code:
+            raise NotFound("本方应是本县（区）的单位、辅导员或队员", code="SIDE_NOT_FOUND")
+        scopes = await context.scopes()
+        proposer, county = f"county:{tenant.code}", tenant.code
+
+    def run(conn: Connection) -> int:
+        if county is not None:
+            path, _ = rules.describe(conn, level, side)
+            if not authorizer.allowed(scopes, "pairing", "write", path):
+                raise NotFound("本方不在您的管辖范围内", code="SIDE_NOT_FOUND")
+        pk = rules.propose(
+            conn, level, side, partner, proposer=proposer, by=by, county=county,
+            category=input.category.value if input.category else None, goals=input.goals,
+            starts_on=input.starts_on, ends_on=input.ends_on,
+        )  # fmt: skip
+        record_shared(conn, principal, "proposePairing", "Pairing", pk, county_code=county,
+                      details={"level": level.value, "a": side.county, "b": partner.county})  # fmt: skip
+        return pk
+
+    try:
+        pk = await context.in_shared_transaction(run)
+    except (NotFound, Forbidden):
+        raise
+    except RedscarfError as exc:
+        return PairingPayload(pairing=None, user_errors=user_errors(exc))
+    return PairingPayload(pairing=await _fresh(context, pk), user_errors=[])
+
+
+async def _own_side(context: Context, global_id: str, res: str = "pairing") -> Any:
+    """A visible pairing whose side in the routed county the caller may act for."""
+    row = await _pairing_row(context, global_id)
+    county = (await context.tenant()).code
+    paths = [getattr(row, f"{p}_path") for p in ("a", "b") if getattr(row, f"{p}_county") == county]
+    if not any([await context.may(res, "write", path) for path in paths]):
+        raise Forbidden()
+    return row
+
+
+async def _act(context: Context, global_id: str, action: str, work: Any,
+               res: str = "pairing", field: str | None = None) -> PairingPayload:  # fmt: skip
+    principal = await context.user()
+    row = await _own_side(context, global_id, res)
+    county = (await context.tenant()).code
+    by = uploader(principal)
+
+    def run(conn: Connection) -> None:
+        work(conn, row.id, county, by)
+        record_shared(conn, principal, action, "Pairing", row.id, county_code=county)
+
+    try:
+        await context.in_shared_transaction(run)
+    except RedscarfError as exc:
+        if isinstance(exc, (NotFound, Forbidden)):
+            raise
+        return PairingPayload(pairing=None, user_errors=user_errors(exc, field))
+    return PairingPayload(pairing=await _fresh(context, row.id), user_errors=[])
+
+
+async def accept_pairing(info: Info[Context, None], input: PairingInput) -> PairingPayload:
+    return await _act(info.context, input.id, "acceptPairing",
+                      lambda conn, pk, county, by: rules.accept(conn, pk, county, by=by))  # fmt: skip
+
+
+async def decline_pairing(info: Info[Context, None], input: PairingInput) -> PairingPayload:
+    return await _act(info.context, input.id, "declinePairing",
+                      lambda conn, pk, county, by: rules.decline(conn, pk, county, by=by))  # fmt: skip
+
+
+async def end_pairing(info: Info[Context, None], input: EndPairingInput) -> PairingPayload:
+    return await _act(
+        info.context, input.id, "endPairing",
+        lambda conn, pk, county, by: rules.end(conn, pk, county, input.review, by=by), field="review",
+    )  # fmt: skip
+
+
+async def record_pairing_event(
+    info: Info[Context, None], input: RecordPairingEventInput
+) -> PairingPayload:
+    return await _act(
+        info.context, input.pairing_id, "recordPairingEvent",
+        lambda conn, pk, county, by: rules.record_event(conn, pk, county, input.kind, input.on,
+                                                        input.note, by=by),
+        res="pairing_event", field="kind",
+    )  # fmt: skip
+
+
+async def give_pairing_consent(
+    info: Info[Context, None], input: GivePairingConsentInput
+) -> PairingConsentPayload:
+    """The guardian's own consent, for their own child."""
+    context = info.context
+    principal = await context.user()
+    record = (await chosen_pupils(context, [input.pupil_id]))[0]
+    if not record.bound:
+        raise Forbidden()
+    await context.require("pairing_consent", "write", record.path, "bound")
+    async with context.session() as session:
+        guardian = (
+            (
+                await session.execute(
+                    select(guardians.c.id).where(guardians.c.user_id == principal.id)
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if guardian is None:
+            raise Forbidden()
+        conn = await session.connection()
+        made = await conn.run_sync(
+            lambda c: rules.give_consent(c, record.id, guardian, input.notice_version)
+        )
+        await audit_entry(session, principal, "givePairingConsent", "Pupil", record.id,
+                    details={"consent": made, "notice": input.notice_version})  # fmt: skip
+    return PairingConsentPayload(ok=True, user_errors=[])

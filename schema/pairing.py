@@ -1,0 +1,184 @@
+"""GraphQL types of pairing across counties (结对共建) and its coordination."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+
+from schema.node import Node, PageInfo
+from schema.org import Area, SchoolKind, UnitKind
+from schema.user_errors import UserError
+
+
+@strawberry.enum(description="结对的层级。")
+class PairingLevel(enum.Enum):
+    COUNTY = strawberry.enum_value("county", description="县（区）少工委之间")
+    TOWNSHIP = strawberry.enum_value("township", description="乡镇（街道）、社区少工委之间")
+    SCHOOL = strawberry.enum_value("school", description="学校（大队）之间")
+    COUNSELOR = strawberry.enum_value("counselor", description="辅导员之间")
+    PUPIL = strawberry.enum_value("pupil", description="队员手拉手")
+
+
+@strawberry.enum(description="结对的类别。")
+class PairingCategory(enum.Enum):
+    URBAN_RURAL = strawberry.enum_value("urban_rural", description="城乡结对")
+    MIGRANT = strawberry.enum_value("migrant", description="普通学校与新居民子女学校")
+    STRONG_WEAK = strawberry.enum_value("strong_weak", description="强校带弱校")
+    OTHER = strawberry.enum_value("other", description="其他")
+
+
+@strawberry.enum(description="结对的状态。")
+class PairingState(enum.Enum):
+    PROPOSED = strawberry.enum_value("proposed", description="待双方确认")
+    ACTIVE = strawberry.enum_value("active", description="进行中")
+    DECLINED = strawberry.enum_value("declined", description="被拒绝")
+    WITHDRAWN = strawberry.enum_value("withdrawn", description="已撤回")
+    ENDED = strawberry.enum_value("ended", description="已结束")
+
+
+@strawberry.type(
+    description=(
+        "结对一方的公开信息：单位的名称、层级和城乡属性；辅导员的姓名和单位；队员的名、年级和学校"
+        "（外县队员须家长单独同意）。不含证件号码、电话、出生日期和监护人。该方确认前为空。"
+    )
+)
+class PairingSide:
+    county_code: str = strawberry.field(description="所在县（区）的代码。")
+    county_name: str = strawberry.field(description="所在县（区）的名称。")
+    accepted: bool = strawberry.field(description="该方所在县（区）已确认。")
+    name: str | None = strawberry.field(description="单位或辅导员的名称。")
+    unit_kind: UnitKind | None = strawberry.field(description="单位的层级。")
+    area: Area | None = strawberry.field(description="城乡属性。")
+    unit_name: str | None = strawberry.field(description="辅导员所在单位。")
+    given_name: str | None = strawberry.field(description="队员的名（不含姓）。")
+    grade: int | None = strawberry.field(description="队员的年级。")
+    school: str | None = strawberry.field(description="队员的学校。")
+
+
+@strawberry.type(description="结对双方一起做的一件事（“六个一”、联合活动、交流等）。")
+class PairingEvent:
+    kind: str = strawberry.field(
+        description=(
+            "类别：手拉手 friend、letter、card、weekend_visit、badge_together、good_deed；学校 "
+            "joint_activity、class_observation、counselor_exchange、donation、visit；辅导员 "
+            "observation_lesson、secondment、exchange；县、乡镇 joint_activity、visit、meeting。"
+        )
+    )
+    on: dt.date = strawberry.field(description="日期。")
+    note: str | None = strawberry.field(description="说明。")
+    by_my_side: bool = strawberry.field(description="由本方记录。")
+
+
+@strawberry.type(description="一个结对：本方，和对方的公开信息。")
+class Pairing(Node):
+    level: PairingLevel = strawberry.field(description="层级。")
+    category: PairingCategory | None = strawberry.field(description="类别。")
+    state: PairingState = strawberry.field(description="状态。")
+    goals: str | None = strawberry.field(description="结对目标。")
+    starts_on: dt.date | None = strawberry.field(description="开始日期。")
+    ends_on: dt.date | None = strawberry.field(description="结束日期。")
+    proposed_by: str = strawberry.field(description="提议方：county:县代码、province:省代码等。")
+    created_at: dt.datetime = strawberry.field(description="提议时间。")
+    my_side: PairingSide = strawberry.field(description="本方（同县结对时为其中一方）。")
+    partner: PairingSide = strawberry.field(description="对方：只有其公开信息。")
+    my_review: str | None = strawberry.field(description="本方的总结。")
+    partner_review: str | None = strawberry.field(description="对方的总结。")
+    events: list[PairingEvent] = strawberry.field(description="一起做的事，按日期。")
+
+
+@strawberry.type(description="结对列表中的一项。")
+class PairingEdge:
+    cursor: str = strawberry.field(description="本项的游标。")
+    node: Pairing = strawberry.field(description="结对。")
+
+
+@strawberry.type(description="结对列表（最新的在前），Relay 游标分页。")
+class PairingConnection:
+    edges: list[PairingEdge] = strawberry.field(description="本页各项。")
+    page_info: PageInfo = strawberry.field(description="分页信息。")
+
+
+@strawberry.type(description="一个县（区）的结对覆盖情况。")
+class PairingCoverage:
+    county_code: str = strawberry.field(description="县（区）代码。")
+    county_name: str = strawberry.field(description="县（区）名称。")
+    schools: int = strawberry.field(description="学校（大队）数。")
+    schools_paired: int = strawberry.field(description="有进行中结对的学校数。")
+    rural_schools: int = strawberry.field(description="农村学校数。")
+    rural_paired: int = strawberry.field(description="已结对的农村学校数。")
+    migrant_schools: int = strawberry.field(description="新居民子女学校数。")
+    migrant_paired: int = strawberry.field(description="已结对的新居民子女学校数。")
+    pupils_in_pairs: int = strawberry.field(description="参加手拉手结对的队员数。")
+
+
+@strawberry.type(description="可结对的学校（公开信息）。")
+class SchoolForPairing:
+    unit_id: strawberry.ID = strawberry.field(description="学校的全局 ID（提议结对时使用）。")
+    county_code: str = strawberry.field(description="县（区）代码。")
+    name: str = strawberry.field(description="名称。")
+    area: Area | None = strawberry.field(description="城乡属性。")
+    school_kind: SchoolKind | None = strawberry.field(description="学校类别。")
+    partners: int = strawberry.field(description="进行中的结对数。")
+
+
+@strawberry.type(description="建议的结对：需要结对的学校，与有余力的城区学校。")
+class SuggestedPair:
+    school: SchoolForPairing = strawberry.field(description="农村或新居民子女学校。")
+    partner: SchoolForPairing = strawberry.field(description="建议的城区学校（优先外县）。")
+
+
+@strawberry.input(
+    description=(
+        "提议结对：县（区）为本县的一方提议（本方随即确认），省、地市为辖区内任意两方提议。"
+        "双方用单位、辅导员或队员的全局 ID。"
+    )
+)
+class ProposePairingInput:
+    level: PairingLevel = strawberry.field(description="层级。")
+    side_id: strawberry.ID = strawberry.field(description="一方（县级提议时为本县的一方）。")
+    partner_id: strawberry.ID = strawberry.field(description="另一方。")
+    category: PairingCategory | None = strawberry.field(default=None, description="类别。")
+    goals: str | None = strawberry.field(default=None, description="结对目标。")
+    starts_on: dt.date | None = strawberry.field(default=None, description="开始日期。")
+    ends_on: dt.date | None = strawberry.field(default=None, description="结束日期。")
+
+
+@strawberry.input(description="本县对一个结对的操作（确认、拒绝）。")
+class PairingInput:
+    id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
+
+
+@strawberry.input(description="结束一个进行中的结对，并写本方的总结。")
+class EndPairingInput:
+    id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
+    review: str | None = strawberry.field(default=None, description="本方的总结。")
+
+
+@strawberry.input(description="记录结对双方一起做的一件事。")
+class RecordPairingEventInput:
+    pairing_id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
+    kind: str = strawberry.field(description="类别（见 PairingEvent.kind）。")
+    on: dt.date = strawberry.field(description="日期（不晚于今天）。")
+    note: str | None = strawberry.field(default=None, description="说明。")
+
+
+@strawberry.type(description="结对变更的结果。")
+class PairingPayload:
+    pairing: Pairing | None = strawberry.field(description="变更后的结对。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.input(
+    description="家长单独同意：孩子与外县（区）队员手拉手时，向对方显示孩子的名、年级和学校。"
+)
+class GivePairingConsentInput:
+    pupil_id: strawberry.ID = strawberry.field(description="孩子的全局 ID。")
+    notice_version: str = strawberry.field(description="家长阅读的告知书版本。")
+
+
+@strawberry.type(description="同意的结果。")
+class PairingConsentPayload:
+    ok: bool = strawberry.field(description="已记录。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
