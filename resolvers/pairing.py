@@ -183,8 +183,9 @@ async def pairing(
     return await _fresh(info.context, row.id)
 
 
-async def _fresh(context: Context, pk: int) -> Pairing:
-    county = (await context.tenant()).code
+async def _fresh(context: Context, pk: int, county: str | None = None) -> Pairing:
+    """A pairing as `county` (default: the routed one) sees it."""
+    county = county or (await context.tenant()).code
 
     def run(conn: Connection) -> Pairing:
         row = conn.execute(select(pairings).where(pairings.c.id == pk)).one()
@@ -281,8 +282,10 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
     authorizer = context.services.authorizer
     by = uploader(principal)
     if regional and not any(g.county_code for g in principal.grants):
-        if not all(authorizer.allowed(regional, "pairing", "coordinate", s.county)
-                   for s in (side, partner)):  # fmt: skip
+        # A province or prefecture pairs units and counselors; pupils are the counties' own.
+        reached = all(authorizer.allowed(regional, "pairing", "coordinate", s.county)
+                      for s in (side, partner))  # fmt: skip
+        if level == DomainLevel.PUPIL or not reached:
             raise Forbidden()
         region = next(g for g in principal.grants if g.role in REGIONAL)
         proposer, county = f"{region.role.value.removesuffix('_admin')}:{region.scope}", None
@@ -313,7 +316,8 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
         raise
     except RedscarfError as exc:
         return PairingPayload(pairing=None, user_errors=user_errors(exc))
-    return PairingPayload(pairing=await _fresh(context, pk), user_errors=[])
+    # A province or prefecture sees it as the first side's county does (units, never pupils).
+    return PairingPayload(pairing=await _fresh(context, pk, county or side.county), user_errors=[])
 
 
 async def _own_side(context: Context, global_id: str, res: str = "pairing") -> Any:
@@ -401,5 +405,5 @@ async def give_pairing_consent(
             lambda c: rules.give_consent(c, record.id, guardian, input.notice_version)
         )
         await audit_entry(session, principal, "givePairingConsent", "Pupil", record.id,
-                    details={"consent": made, "notice": input.notice_version})  # fmt: skip
+                          details={"consent": made, "notice": input.notice_version})  # fmt: skip
     return PairingConsentPayload(ok=True, user_errors=[])

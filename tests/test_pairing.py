@@ -218,6 +218,11 @@ def test_sides_that_cannot_pair_are_refused_with_a_clear_code(
     assert refused(engine, lambda c: pairing.propose(
         c, PairingLevel.SCHOOL, school(city), Side(city["code"], "unit", 10**9),
         proposer="province:52", by="u")) == "UNIT_NOT_FOUND"  # fmt: skip
+    # A county proposing learns nothing of the other county's side but that it is unavailable.
+    for gone in (pupil(hills), Side(hills["code"], "pupil", 10**9)):
+        assert refused(engine, lambda c, g=gone: pairing.propose(
+            c, PairingLevel.PUPIL, pupil(city), g, proposer=f"county:{city['code']}",
+            county=city["code"], by="u")) == "PARTNER_UNAVAILABLE"  # fmt: skip
     # A county proposes only pairings it is a side of.
     other_township = Side(hills["code"], "unit", hills["township"].id)
     assert refused(engine, lambda c: pairing.propose(

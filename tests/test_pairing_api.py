@@ -73,6 +73,10 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
         "sideId": city.gid("Unit", city.school.id), "partnerId": hills.gid("Unit", hills.school.id),
     }}, headers=province)  # fmt: skip
     assert proposed["proposePairing"]["userErrors"] == []
+    # Pupils are the counties' own to pair: the province pairs units and counselors.
+    assert await gql.error_codes(PROPOSE, {"i": {
+        "level": "PUPIL", "sideId": city.gid("Pupil", city.pupil),
+        "partnerId": hills.gid("Pupil", hills.pupil)}}, headers=province) == ["FORBIDDEN"]  # fmt: skip
     found = (await gql.data(LIST, headers=city.admin))["pairings"]["edges"]
     assert len(found) == 1
     mine = found[0]["node"]

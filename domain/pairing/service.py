@@ -34,7 +34,7 @@ from domain.pairing.tables import (
 )
 from domain.people.tables import CURRENT_STATUSES, counselors, pupils
 from domain.types import LTree
-from redscarf.errors import Conflict, Forbidden, InvalidInput, NotFound
+from redscarf.errors import Conflict, Forbidden, InvalidInput, NotFound, RedscarfError
 from tenants.codes import schema_name
 from tenants.metadata import translate_map
 from tenants.registry import TenantStatus, tenants
@@ -240,8 +240,7 @@ def propose(
         raise PairingRefused("不能与自己结对", code="INVALID_SIDE")
     if county is not None and county not in (a.county, b.county):
         raise NotYourSide("县（区）只能提议本县（区）一方参与的结对")
-    a_path, _ = describe(conn, level, a)
-    b_path, _ = describe(conn, level, b)
+    a_path, b_path = (_path(conn, level, s, county) for s in (a, b))
     first, second = sorted((a, b), key=lambda s: (s.county, s.kind, s.id))
     paths = {a: a_path, b: b_path}
     found = conn.execute(
@@ -265,6 +264,17 @@ def propose(
     if county is not None:
         accept(conn, int(pk), county, by=by)
     return int(pk)
+
+
+def _path(conn: Connection, level: PairingLevel, side: Side, county: str | None) -> str:
+    """The side's path; a county proposing learns nothing of another county's side beyond
+    "not available" (whether it exists, left or was archived stays that county's)."""
+    try:
+        return describe(conn, level, side)[0]
+    except RedscarfError:
+        if county is None or side.county == county:
+            raise
+        raise PairingRefused("对方不存在或现在不能结对", code="PARTNER_UNAVAILABLE") from None
 
 
 def _locked(conn: Connection, pairing_id: int) -> Any:
