@@ -7,6 +7,7 @@ import domain.activities.tables
 import domain.archive
 import domain.audit.tables
 import domain.badges.tables
+import domain.care.tables
 import domain.exchange.tables
 import domain.imports.tables
 import domain.ledger.tables
@@ -26,6 +27,7 @@ MODULES = (
     domain.archive,
     domain.audit.tables,
     domain.badges.tables,
+    domain.care.tables,
     domain.exchange.tables,
     domain.imports.tables,
     domain.ledger.tables,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from domain import clock
 from domain.org.tables import units
 from domain.pairing import service as pairing
 from domain.pairing.service import Side
@@ -21,7 +22,7 @@ from tenants.provisioning import County
 from tenants.sessions import tenant_connection
 from tests.graphql_client import create_unit, tenant_of
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def _county(engine: Engine, make_county: Callable[..., County], name: str, area: str) -> Any:

@@ -27,6 +27,7 @@ from domain import clock
 from domain.archive import archive_exports
 from domain.audit.tables import audit_log
 from domain.badges.tables import award_objections, badge_awards
+from domain.care.tables import care_aid, care_records, care_visits
 from domain.imports.tables import roster_imports, uploads
 from domain.pairing.service import forget_pupil
 from domain.people.pupils import ID_NUMBER
@@ -172,6 +173,14 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
         .where(task_submissions.c.pupil_id == pupil_id)
         .values(text=None, file_urls=[], answers=None, review_note=None)
     )
+    # A child's care: the situation and the visit log go; the aid stays (amount and source,
+    # which the county accounts for), attached to a pupil who is no longer named.
+    cared = select(care_records.c.id).where(care_records.c.pupil_id == pupil_id)
+    county.execute(update(care_records).where(care_records.c.pupil_id == pupil_id)
+                   .values(note=None, ended_on=func.coalesce(care_records.c.ended_on, clock.today())))  # fmt: skip
+    county.execute(update(care_visits).where(care_visits.c.record_id.in_(cared))
+                   .values(volunteer=ERASED_NAME, what=ERASED_NAME, needs=None))  # fmt: skip
+    county.execute(update(care_aid).where(care_aid.c.record_id.in_(cared)).values(note=None))
     county.execute(
         update(guardian_bindings)
         .where(guardian_bindings.c.pupil_id == pupil_id, guardian_bindings.c.ended_at.is_(None))
