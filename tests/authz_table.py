@@ -866,6 +866,11 @@ def _an_active_pairing_of_s1(world: World, services: Any, place: str) -> dict[st
     return {}
 
 
+def _an_unpaired_school_in_a(world: World, services: Any, place: str) -> dict[str, Any]:
+    _fresh_school(services, world.a)
+    return {}
+
+
 def _proposal(world: World, services: Any, place: str) -> dict[str, Any]:
     """S1 (in), S2 (out) or B's S (other) with a fresh school of B."""
     partner = _fresh_school(services, world.b)
@@ -1119,7 +1124,9 @@ OPERATIONS: dict[str, Op] = {
         "{ unpairedSchools { name } }",
         "unpairedSchools",
         "county",
+        # each case opens a school in A first (other cases pair A's own)
         table(F, anonymous=U, province_admin="ok", prefecture_admin="ok"),
+        _an_unpaired_school_in_a,
     ),
     "suggestedPairs": Op(
         "{ suggestedPairs { school { name } } }",
