@@ -198,6 +198,9 @@ async def test_county_a_sees_of_county_b_only_the_partner_view_whatever_the_role
         )  # fmt: skip
         assert (found.get("data") or {}).get("pupil") is None, role
         assert (found.get("data") or {}).get("node") is None, role
+    # The province reads the county's pairings of units, never its pupils' pairs.
+    province = city.headers(gql.token_for("province_admin", None, "52"))
+    assert (await gql.data(LIST, headers=province))["pairings"]["edges"] == []
     # Who reaches the city's pupil sees the pair; the rest are refused or see none.
     assert seen_by == {"county_admin": 1, "brigade_counselor": 1, "squadron_counselor": 1,
                        "township_admin": 1, "team_counselor": 0, "guardian": 0, "partner": 0,
