@@ -54,8 +54,10 @@ from schema.pairing import (
     PairingState,
     ProposePairingInput,
     RecordPairingEventInput,
+    ReviewPairingInput,
     SchoolForPairing,
     SuggestedPair,
+    WithdrawPairingConsentInput,
 )
 from schema.user_errors import user_errors
 from tenants.registry import TenantStatus, tenants
@@ -331,9 +333,13 @@ async def _own_side(context: Context, global_id: str, res: str = "pairing") -> A
 
 
 async def _act(context: Context, global_id: str, action: str, work: Any,
-               res: str = "pairing", field: str | None = None) -> PairingPayload:  # fmt: skip
+               res: str = "pairing", field: str | None = None,
+               act_as_proposer: bool = False) -> PairingPayload:  # fmt: skip
+    """`work(conn, pairing, county, by)` for the caller's side (or, `act_as_proposer`, as the
+    province or prefecture that proposed it), audited."""
     principal = await context.user()
-    row = await _own_side(context, global_id, res)
+    row = (await _pairing_row(context, global_id) if act_as_proposer
+           else await _own_side(context, global_id, res))  # fmt: skip
     county = (await context.tenant()).code
     by = uploader(principal)
 
@@ -364,6 +370,31 @@ async def end_pairing(info: Info[Context, None], input: EndPairingInput) -> Pair
     return await _act(
         info.context, input.id, "endPairing",
         lambda conn, pk, county, by: rules.end(conn, pk, county, input.review, by=by), field="review",
+    )  # fmt: skip
+
+
+async def review_pairing(info: Info[Context, None], input: ReviewPairingInput) -> PairingPayload:
+    return await _act(
+        info.context, input.id, "reviewPairing",
+        lambda conn, pk, county, by: rules.add_review(conn, pk, county, input.review),
+        field="review",
+    )  # fmt: skip
+
+
+async def withdraw_pairing(info: Info[Context, None], input: PairingInput) -> PairingPayload:
+    """Who proposed a pairing withdraws it: a county (where it may act for its side), or the
+    province or prefecture that proposed it."""
+    context = info.context
+    principal = await context.user()
+    regional = [g for g in principal.grants if g.role in REGIONAL]
+    if regional and not any(g.county_code for g in principal.grants):
+        proposer = f"{regional[0].role.value.removesuffix('_admin')}:{regional[0].scope}"
+    else:
+        proposer = f"county:{(await context.tenant()).code}"
+    return await _act(
+        context, input.id, "withdrawPairing",
+        lambda conn, pk, county, by: rules.withdraw(conn, pk, proposer, by=by),
+        act_as_proposer=bool(regional) and not any(g.county_code for g in principal.grants),
     )  # fmt: skip
 
 
@@ -406,4 +437,27 @@ async def give_pairing_consent(
         )
         await audit_entry(session, principal, "givePairingConsent", "Pupil", record.id,
                           details={"consent": made, "notice": input.notice_version})  # fmt: skip
+    return PairingConsentPayload(ok=True, user_errors=[])
+
+
+async def withdraw_pairing_consent(
+    info: Info[Context, None], input: WithdrawPairingConsentInput
+) -> PairingConsentPayload:
+    """The guardian takes the consent back: the child's card leaves every pairing with another
+    county, and those pairings end."""
+    context = info.context
+    principal = await context.user()
+    record = (await chosen_pupils(context, [input.pupil_id]))[0]
+    if not record.bound:
+        raise Forbidden()
+    await context.require("pairing_consent", "write", record.path, "bound")
+    county = (await context.tenant()).code
+
+    def run(conn: Connection) -> int:
+        ended = rules.withdraw_consent(conn, county, record.id, by=uploader(principal))
+        record_shared(conn, principal, "withdrawPairingConsent", "Pupil", record.id,
+                      county_code=county, details={"pairings_ended": ended})  # fmt: skip
+        return ended
+
+    await context.in_shared_transaction(run)
     return PairingConsentPayload(ok=True, user_errors=[])

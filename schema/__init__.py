@@ -558,6 +558,17 @@ class Mutation:
         resolver=pairing_resolvers.record_pairing_event,
         description="记录结对双方一起做的事（“六个一”、联合活动、辅导员交流等）；结对须在进行中。",
     )
+    withdraw_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.withdraw_pairing,
+        description="提议方撤回尚未开始的结对（提议的县，或提议的省、地市）。",
+    )
+    review_pairing: PairingPayload = strawberry.field(
+        resolver=pairing_resolvers.review_pairing, description="结对结束后补写本方的总结。"
+    )
+    withdraw_pairing_consent: PairingConsentPayload = strawberry.field(
+        resolver=pairing_resolvers.withdraw_pairing_consent,
+        description="家长撤回单独同意：孩子退出与外县（区）的手拉手结对，对方不再看到孩子的任何信息。",
+    )
     give_pairing_consent: PairingConsentPayload = strawberry.field(
         resolver=pairing_resolvers.give_pairing_consent,
         description="家长单独同意：孩子与外县（区）队员手拉手时，向对方显示孩子的名、年级和学校。",

@@ -156,6 +156,12 @@ class EndPairingInput:
     review: str | None = strawberry.field(default=None, description="本方的总结。")
 
 
+@strawberry.input(description="结对结束后补写本方的总结。")
+class ReviewPairingInput:
+    id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
+    review: str = strawberry.field(description="本方的总结。")
+
+
 @strawberry.input(description="记录结对双方一起做的一件事。")
 class RecordPairingEventInput:
     pairing_id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
@@ -176,6 +182,13 @@ class PairingPayload:
 class GivePairingConsentInput:
     pupil_id: strawberry.ID = strawberry.field(description="孩子的全局 ID。")
     notice_version: str = strawberry.field(description="家长阅读的告知书版本。")
+
+
+@strawberry.input(
+    description="家长撤回单独同意：孩子退出与外县（区）的手拉手，对方不再看到孩子的任何信息。"
+)
+class WithdrawPairingConsentInput:
+    pupil_id: strawberry.ID = strawberry.field(description="孩子的全局 ID。")
 
 
 @strawberry.type(description="同意的结果。")

@@ -843,10 +843,32 @@ def _a_pairing(services: Any, world: World, label: str, *, state: str) -> tuple[
             conn, PairingLevel.SCHOOL, Side(world.a.county.code, "unit", world.a.units[label].id),
             Side(world.b.county.code, "unit", partner.id), proposer="province:52", by="authz",
         )  # fmt: skip
-        if state == "active":
+        if state in ("active", "ended"):
             for county in (world.a.county.code, world.b.county.code):
                 pairing.accept(conn, pk, county, by="authz")
+        if state == "ended":
+            pairing.end(conn, pk, world.b.county.code, "结束", by="authz")
     return pk, partner
+
+
+def _proposed_by_a(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A pairing county A proposed for S1 (in) or S2 (out) with a school of B; (other) B's ID
+    of S1's: a county withdraws its own proposal, not the province."""
+    from domain.pairing import service as pairing
+    from domain.pairing.service import Side
+    from domain.pairing.tables import PairingLevel
+
+    partner = _fresh_school(services, world.b)
+    label = "S2" if place == "out" else "S1"
+    a = world.a.county.code
+    with services.sync_engine.begin() as conn:
+        pk = pairing.propose(
+            conn, PairingLevel.SCHOOL, Side(a, "unit", world.a.units[label].id),
+            Side(world.b.county.code, "unit", partner.id), proposer=f"county:{a}", county=a,
+            by="authz",
+        )  # fmt: skip
+    county = world.b.county.code if place == "other" else a
+    return {"id": gid("Pairing", county, pk)}
 
 
 def _pairing_at(state: str) -> Setup:
@@ -1749,6 +1771,39 @@ OPERATIONS: dict[str, Op] = {
         "object",
         pairing_act(),
         _pairing_at("active"),
+    ),
+    "withdrawPairing": Op(
+        "mutation($id: ID!) { withdrawPairing(input: {id: $id}) { pairing { state } userErrors { code } } }",
+        "withdrawPairing",
+        "object",
+        # A's own proposal: A withdraws it where it may act; the province did not propose it
+        {
+            **pairing_act(),
+            "province_admin": ("NOT_YOUR_SIDE", "NOT_YOUR_SIDE", PAIRNF),
+            "prefecture_admin": ("NOT_YOUR_SIDE", "NOT_YOUR_SIDE", PAIRNF),
+        },
+        _proposed_by_a,
+    ),
+    "reviewPairing": Op(
+        'mutation($id: ID!) { reviewPairing(input: {id: $id, review: "收获很大"}) '
+        "{ pairing { state } userErrors { code } } }",
+        "reviewPairing",
+        "object",
+        pairing_act(),
+        _pairing_at("ended"),
+    ),
+    "withdrawPairingConsent": Op(
+        "mutation($p: ID!) { withdrawPairingConsent(input: {pupilId: $p}) { ok } }",
+        "withdrawPairingConsent",
+        "object",
+        # the family itself
+        {
+            **table(PNF, anonymous=U),
+            **{role: (F, PNF, PNF) for role in (*ORGANISERS, "team_counselor")},
+            "county_admin": (F, F, PNF),
+            "guardian": ("ok", PNF, PNF),
+        },
+        lambda world, services, place: {"p": pupil_id(place, world)},
     ),
     "givePairingConsent": Op(
         'mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) '

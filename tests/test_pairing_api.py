@@ -118,6 +118,23 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
     assert ended["endPairing"]["pairing"] == {"state": "ENDED", "myReview": "双方共开展活动 1 次"}
     late = await gql.data(event, {"p": seen["id"], "k": "joint_activity"}, headers=city.admin)
     assert [e["code"] for e in late["recordPairingEvent"]["userErrors"]] == ["PAIRING_NOT_ACTIVE"]
+    reviewed = await gql.data(
+        'mutation($id: ID!) { reviewPairing(input: {id: $id, review: "送教 3 次"}) { pairing { myReview partnerReview } } }',
+        {"id": seen["id"]}, headers=city.admin,
+    )  # fmt: skip
+    assert reviewed["reviewPairing"]["pairing"] == {"myReview": "送教 3 次",
+                                                    "partnerReview": "双方共开展活动 1 次"}  # fmt: skip
+
+    # A county's own proposal is the county's to withdraw, not the province's.
+    again = (await gql.data(PROPOSE, {"i": {
+        "level": "SCHOOL", "sideId": city.gid("Unit", city.school.id),
+        "partnerId": hills.gid("Unit", hills.school.id)}}, headers=city.admin))["proposePairing"]  # fmt: skip
+    assert again["pairing"]["mySide"]["accepted"] is True
+    province_a = {**province, "X-County": city.county.code}
+    assert await gql.error_codes(ACT.format("withdrawPairing"), {"id": again["pairing"]["id"]},
+                                 headers=province_a) == ["NOT_YOUR_SIDE"]  # fmt: skip
+    withdrawn = await act(gql, "withdrawPairing", again["pairing"]["id"], city.admin)
+    assert withdrawn["pairing"]["state"] == "WITHDRAWN"
 
     # The province's coordination view: coverage per county, schools without a partner.
     coverage = await gql.data(
@@ -198,6 +215,14 @@ async def test_county_a_sees_of_county_b_only_the_partner_view_whatever_the_role
         )  # fmt: skip
         assert (found.get("data") or {}).get("pupil") is None, role
         assert (found.get("data") or {}).get("node") is None, role
+    # The city's family takes its consent back: the pair ends, the hills see nothing of the child.
+    await gql.data(
+        "mutation($p: ID!) { withdrawPairingConsent(input: {pupilId: $p}) { ok } }",
+        {"p": city.gid("Pupil", city.pupil)}, headers=city.parent,
+    )  # fmt: skip
+    after = (await gql.data(LIST, headers=hills.admin))["pairings"]["edges"][0]["node"]
+    assert after["state"] == "ENDED"
+    assert (after["partner"]["givenName"], after["partner"]["school"]) == (None, None)
     # The province reads the county's pairings of units, never its pupils' pairs.
     province = city.headers(gql.token_for("province_admin", None, "52"))
     assert (await gql.data(LIST, headers=province))["pairings"]["edges"] == []
@@ -232,6 +257,14 @@ async def run_a_pairing(
                 'on: "2026-11-20"}) { userErrors { code } } }', {"p": pairing}, headers=theirs,
             )  # fmt: skip
         assert (await act(client, ending, pairing, theirs))["userErrors"] == []
+        if ending == "endPairing":
+            mine = (await client.data(LIST, headers=admin))["pairings"]["edges"][0]["node"]["id"]
+            await client.data(
+                'mutation($id: ID!) { reviewPairing(input: {id: $id, review: "好"}) { userErrors { code } } }',
+                {"id": mine}, headers=admin,
+            )  # fmt: skip
+    made = (await client.data(PROPOSE, {"i": proposal}, headers=admin))["proposePairing"]
+    assert (await act(client, "withdrawPairing", made["pairing"]["id"], admin))["userErrors"] == []
     with tenant_connection(engine, tenant_of(county)) as conn:
         squadron = create_unit(engine, county, "squadron", "审计中队", here, grade=4)
         kid = conn.execute(insert(pupils).values(squadron_id=squadron.id, name="审计队员",
@@ -241,5 +274,9 @@ async def run_a_pairing(
               "X-County": county.code}  # fmt: skip
     await client.data(
         'mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) { ok } }',
+        {"p": encode_global_id("Pupil", county.code, kid)}, headers=parent,
+    )  # fmt: skip
+    await client.data(
+        "mutation($p: ID!) { withdrawPairingConsent(input: {pupilId: $p}) { ok } }",
         {"p": encode_global_id("Pupil", county.code, kid)}, headers=parent,
     )  # fmt: skip
