@@ -409,16 +409,22 @@ async def record_pairing_event(
     )  # fmt: skip
 
 
+async def _own_child(context: Context, pupil_id: str) -> Any:
+    """A child of the calling guardian (consent is the family's alone to give or take back)."""
+    record = (await chosen_pupils(context, [pupil_id]))[0]
+    if not record.bound:
+        raise Forbidden()
+    await context.require("pairing_consent", "write", record.path, "bound")
+    return record
+
+
 async def give_pairing_consent(
     info: Info[Context, None], input: GivePairingConsentInput
 ) -> PairingConsentPayload:
     """The guardian's own consent, for their own child."""
     context = info.context
     principal = await context.user()
-    record = (await chosen_pupils(context, [input.pupil_id]))[0]
-    if not record.bound:
-        raise Forbidden()
-    await context.require("pairing_consent", "write", record.path, "bound")
+    record = await _own_child(context, input.pupil_id)
     async with context.session() as session:
         guardian = (
             (
@@ -447,10 +453,7 @@ async def withdraw_pairing_consent(
     county, and those pairings end."""
     context = info.context
     principal = await context.user()
-    record = (await chosen_pupils(context, [input.pupil_id]))[0]
-    if not record.bound:
-        raise Forbidden()
-    await context.require("pairing_consent", "write", record.path, "bound")
+    record = await _own_child(context, input.pupil_id)
     county = (await context.tenant()).code
 
     def run(conn: Connection) -> int:
