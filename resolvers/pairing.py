@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Connection, and_, cast, or_, select
+from sqlalchemy import Connection, and_, cast, func, or_, select
 from strawberry.types import Info
 
 from authz.principal import PrincipalKind, Scope
@@ -208,8 +208,10 @@ async def _region(context: Context) -> list[str]:
     authorizer = context.services.authorizer
 
     def run(conn: Connection) -> list[str]:
+        # A county whose schema is not there (a restore under way) has nothing to count yet.
         codes = conn.execute(
-            select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE)
+            select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE,
+                                         func.to_regnamespace(tenants.c.schema_name).is_not(None))
             .order_by(tenants.c.code)
         ).scalars()  # fmt: skip
         return [c for c in codes if authorizer.allowed(regional, "pairing", "coordinate", c)]
