@@ -208,10 +208,12 @@ async def _region(context: Context) -> list[str]:
     authorizer = context.services.authorizer
 
     def run(conn: Connection) -> list[str]:
-        # A county whose schema is not there (a restore under way) has nothing to count yet.
+        # A county whose tables are not there (a restore or a migration under way) has nothing
+        # to count yet.
+        units_table = func.to_regclass(func.format("%I.units", tenants.c.schema_name))
         codes = conn.execute(
             select(tenants.c.code).where(tenants.c.status == TenantStatus.ACTIVE,
-                                         func.to_regnamespace(tenants.c.schema_name).is_not(None))
+                                         units_table.is_not(None))
             .order_by(tenants.c.code)
         ).scalars()  # fmt: skip
         return [c for c in codes if authorizer.allowed(regional, "pairing", "coordinate", c)]

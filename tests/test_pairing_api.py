@@ -137,11 +137,13 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
     assert withdrawn["pairing"]["state"] == "WITHDRAWN"
 
     # The province's coordination view: coverage per county, schools without a partner; a
-    # county whose schema is gone for a moment (a restore) is left out, not an error.
-    broken = make_county("恢复中的县")
+    # county whose tables are gone for a moment (a restore, a migration) is left out, not an
+    # error.
+    broken, gone = make_county("恢复中的县"), make_county("迁移中的县")
     engine = gql.app.state.services.sync_engine
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{broken.schema_name}" CASCADE'))
+        conn.execute(text(f'DROP TABLE "{gone.schema_name}".units CASCADE'))
     try:
         coverage = await gql.data(
             "{ pairingCoverage { countyCode schools schoolsPaired ruralSchools } unpairedSchools { name countyCode } }",
@@ -149,8 +151,10 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
         )
     finally:
         with engine.begin() as conn:  # other tests of this worker upgrade every county
-            conn.execute(text("DELETE FROM shared.tenants WHERE code = :c"), {"c": broken.code})
-    assert broken.code not in {c["countyCode"] for c in coverage["pairingCoverage"]}
+            conn.execute(text("DELETE FROM shared.tenants WHERE code IN (:b, :g)"),
+                         {"b": broken.code, "g": gone.code})  # fmt: skip
+            conn.execute(text(f'DROP SCHEMA "{gone.schema_name}" CASCADE'))
+    assert not {broken.code, gone.code} & {c["countyCode"] for c in coverage["pairingCoverage"]}
     mine_too = {c["countyCode"]: c for c in coverage["pairingCoverage"]}
     assert mine_too[hills.county.code] == {"countyCode": hills.county.code, "schools": 1,
                                            "schoolsPaired": 0, "ruralSchools": 1}  # fmt: skip
