@@ -18,7 +18,7 @@ import strawberry
 from sqlalchemy import Connection, and_, cast, func, or_, select
 from strawberry.types import Info
 
-from authz.principal import PrincipalKind, Scope
+from authz.principal import Principal, PrincipalKind, Scope
 from authz.roles import REGIONAL
 from authz.sql import scope_predicate
 from domain.audit.service import record as audit_entry
@@ -100,7 +100,9 @@ def _side(row: Any, prefix: str, names: dict[str, str]) -> PairingSide:
 
 def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairing]:
     """Pairings as `county` sees them: its side, the other side's card, the events."""
-    names = dict(conn.execute(select(tenants.c.code, tenants.c.name)).all())
+    codes = {r.a_county for r in rows} | {r.b_county for r in rows}
+    names = dict(conn.execute(select(tenants.c.code, tenants.c.name)
+                              .where(tenants.c.code.in_(sorted(codes)))).all())  # fmt: skip
     events: dict[int, list[Any]] = defaultdict(list)
     for e in conn.execute(
         select(pairing_events)
@@ -199,10 +201,24 @@ async def _fresh(context: Context, pk: int, county: str | None = None) -> Pairin
 # --- coordination ------------------------------------------------------------------------------
 
 
+def _regional_scopes(principal: Principal) -> list[Scope]:
+    return [Scope(g.role, g.scope) for g in principal.grants if g.role in REGIONAL]
+
+
+def _acting_region(principal: Principal) -> tuple[list[Scope], str] | None:
+    """A caller acting as a province or prefecture (no county role of its own): its scopes and
+    its name as a proposer (`province:52`); None for anyone else."""
+    regional = _regional_scopes(principal)
+    if not regional or any(g.county_code for g in principal.grants):
+        return None
+    first = regional[0]
+    return regional, f"{first.role.value.removesuffix('_admin')}:{first.path}"
+
+
 async def _region(context: Context) -> list[str]:
     """The active counties the caller coordinates (a province's or prefecture's)."""
     principal = await context.user()
-    regional = [Scope(g.role, g.scope) for g in principal.grants if g.role in REGIONAL]
+    regional = _regional_scopes(principal)
     if not regional and principal.kind != PrincipalKind.OPERATOR:
         raise Forbidden()
     authorizer = context.services.authorizer
@@ -284,17 +300,16 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
     principal = await context.user()
     side, partner = _decoded(input.side_id), _decoded(input.partner_id)
     level = DomainLevel(input.level.value)
-    regional = [Scope(g.role, g.scope) for g in principal.grants if g.role in REGIONAL]
     authorizer = context.services.authorizer
     by = uploader(principal)
-    if regional and not any(g.county_code for g in principal.grants):
+    if (region := _acting_region(principal)) is not None:
+        regional, proposer = region
         # A province or prefecture pairs units and counselors; pupils are the counties' own.
         reached = all(authorizer.allowed(regional, "pairing", "coordinate", s.county)
                       for s in (side, partner))  # fmt: skip
         if level == DomainLevel.PUPIL or not reached:
             raise Forbidden()
-        region = next(g for g in principal.grants if g.role in REGIONAL)
-        proposer, county = f"{region.role.value.removesuffix('_admin')}:{region.scope}", None
+        county = None
     else:
         tenant = await context.tenant()
         if side.county != tenant.code:
@@ -389,16 +404,12 @@ async def withdraw_pairing(info: Info[Context, None], input: PairingInput) -> Pa
     """Who proposed a pairing withdraws it: a county (where it may act for its side), or the
     province or prefecture that proposed it."""
     context = info.context
-    principal = await context.user()
-    regional = [g for g in principal.grants if g.role in REGIONAL]
-    if regional and not any(g.county_code for g in principal.grants):
-        proposer = f"{regional[0].role.value.removesuffix('_admin')}:{regional[0].scope}"
-    else:
-        proposer = f"county:{(await context.tenant()).code}"
+    region = _acting_region(await context.user())
+    proposer = region[1] if region else f"county:{(await context.tenant()).code}"
     return await _act(
         context, input.id, "withdrawPairing",
         lambda conn, pk, county, by: rules.withdraw(conn, pk, proposer, by=by),
-        act_as_proposer=bool(regional) and not any(g.county_code for g in principal.grants),
+        act_as_proposer=region is not None,
     )  # fmt: skip
 
 

@@ -88,28 +88,26 @@ async def _visible(context: Context) -> Any:
     return or_(tasks.c.state != DomainState.DRAFT.value, scope_predicate(writers, units.c.path))
 
 
+async def _visible_task(context: Context, pk: int | None) -> Any:
+    """A task the caller may read (drafts: its organisers), or None."""
+    if pk is None or not await context.may("task", "read"):
+        return None
+    async with context.session() as session:
+        return (
+            await session.execute(_tasks_query().where(tasks.c.id == pk, await _visible(context)))
+        ).first()
+
+
 async def _task_row(context: Context, global_id: str) -> Any:
-    pk = await context.own_id("CollectionTask", global_id)
-    row = None
-    if pk is not None and await context.may("task", "read"):
-        async with context.session() as session:
-            row = (
-                await session.execute(
-                    _tasks_query().where(tasks.c.id == pk, await _visible(context))
-                )
-            ).first()
+    row = await _visible_task(context, await context.own_id("CollectionTask", global_id))
     if row is None:
         raise NotFound("没有这项征集任务", code="TASK_NOT_FOUND")
     return row
 
 
 async def task_by_id(context: Context, pk: int) -> CollectionTask | None:
-    county = (await context.tenant()).code
-    try:
-        row = await _task_row(context, encode_global_id("CollectionTask", county, pk))
-    except NotFound:
-        return None
-    return _task(row, county)
+    row = await _visible_task(context, pk)
+    return _task(row, (await context.tenant()).code) if row else None
 
 
 async def collection_task(
