@@ -121,6 +121,12 @@ async def node(
         from resolvers.pairing import pairing
 
         return await pairing(info, id)
+    if type_name in ("CareRecord", "VolunteerProject"):
+        from resolvers import care
+
+        found = {"CareRecord": care.care_record,
+                 "VolunteerProject": care.volunteer_project}[type_name]  # fmt: skip
+        return await found(info, id)
     if type_name == "RosterImport":
         from resolvers.imports import roster_import
 

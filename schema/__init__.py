@@ -16,6 +16,7 @@ from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import activities as activity_resolvers
 from resolvers import archive_exports as archive_export_resolvers
 from resolvers import badges as badge_resolvers
+from resolvers import care as care_resolvers
 from resolvers import counselors as counselor_resolvers
 from resolvers import counties as county_resolvers
 from resolvers import data_requests as data_request_resolvers
@@ -60,6 +61,14 @@ from schema.badges import (
     BadgeQuotaPayload,
     PointsExpiryPayload,
     PointsRulePayload,
+)
+from schema.care import (
+    CareRecord,
+    CareRecordConnection,
+    CareRecordPayload,
+    VolunteerProject,
+    VolunteerProjectConnection,
+    VolunteerProjectPayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
 from schema.counties import County, CreateCountyPayload
@@ -223,6 +232,20 @@ class Query:
     suggested_pairs: list[SuggestedPair] = strawberry.field(
         resolver=pairing_resolvers.suggested_pairs,
         description="建议的结对：未结对的农村或新居民子女学校，配有余力的城区学校（优先外县；省、地市管理员）。",
+    )
+    care_records: CareRecordConnection = strawberry.field(
+        resolver=care_resolvers.care_records_list,
+        description="关爱记录（最新的在前）：调用者关爱的孩子；县级管理员看到全县的。",
+    )
+    care_record: CareRecord | None = strawberry.field(
+        resolver=care_resolvers.care_record, description="按全局 ID 取一条关爱记录。"
+    )
+    volunteer_projects: VolunteerProjectConnection = strawberry.field(
+        resolver=care_resolvers.volunteer_projects_list,
+        description="志愿服务项目（最新的在前）：已发布的全县工作人员可见，需求阶段的提出和发布单位可见。",
+    )
+    volunteer_project: VolunteerProject | None = strawberry.field(
+        resolver=care_resolvers.volunteer_project, description="按全局 ID 取一个志愿服务项目。"
     )
     me: Viewer = strawberry.field(resolver=accounts.me, description="当前调用者及其角色。")
     role_assignments: list[RoleAssignment] = strawberry.field(
@@ -573,6 +596,50 @@ class Mutation:
         resolver=pairing_resolvers.give_pairing_consent,
         description="家长单独同意：孩子与外县（区）队员手拉手时，向对方显示孩子的名、年级和学校。",
     )
+    open_care: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.open_care,
+        description="把一名困境儿童纳入关爱（希望小屋、资助；县级管理员）。",
+    )
+    close_care: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.close_care,
+        description="结束关爱；关爱人的查看权限随之结束（县级管理员）。",
+    )
+    assign_carer: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.assign_carer,
+        description="指定关爱人（一对一的志愿者、辅导员），其可查看这条记录并登记走访（县级管理员）。",
+    )
+    end_carer: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.end_carer,
+        description="结束一位关爱人的关爱（县级管理员）。",
+    )
+    record_care_aid: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.record_care_aid,
+        description="登记一笔资助，含金额和来源（县级管理员）。",
+    )
+    record_care_visit: CareRecordPayload = strawberry.field(
+        resolver=care_resolvers.record_care_visit,
+        description="登记一次走访：走访人、日期、服务内容、孩子的诉求（关爱人、县级管理员）。",
+    )
+    raise_volunteer_need: VolunteerProjectPayload = strawberry.field(
+        resolver=care_resolvers.raise_volunteer_need,
+        description="提出一项志愿服务需求（学校、乡镇或县）。",
+    )
+    publish_volunteer_project: VolunteerProjectPayload = strawberry.field(
+        resolver=care_resolvers.publish_volunteer_project,
+        description="发布志愿服务需求，等待认领（乡镇、县级管理员）。",
+    )
+    claim_volunteer_project: VolunteerProjectPayload = strawberry.field(
+        resolver=care_resolvers.claim_volunteer_project,
+        description="以一支志愿服务队伍的名义认领项目（每个项目只能认领一次）。",
+    )
+    report_volunteer_project: VolunteerProjectPayload = strawberry.field(
+        resolver=care_resolvers.report_volunteer_project,
+        description="报告项目已承办（认领人，或乡镇、县级管理员）。",
+    )
+    review_volunteer_project: VolunteerProjectPayload = strawberry.field(
+        resolver=care_resolvers.review_volunteer_project,
+        description="写下项目的总结评价（乡镇、县级管理员）。",
+    )
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
@@ -596,6 +663,8 @@ schema = RedscarfSchema(
         CollectionTask,
         TaskSubmission,
         Pairing,
+        CareRecord,
+        VolunteerProject,
     ],
     # Classes and factories, never instances: an extension instance is shared by every
     # request, and its `execution_context` attribute then belongs to whichever request ran

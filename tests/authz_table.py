@@ -917,6 +917,122 @@ def pairing_act() -> dict[str, Expect]:
     }  # fmt: skip
 
 
+# --- care ----------------------------------------------------------------------------------------
+
+CRNF, PROJNF = "CARE_RECORD_NOT_FOUND", "PROJECT_NOT_FOUND"
+CARERS = ("township_admin", "brigade_counselor", "squadron_counselor", "team_counselor",
+          "county_app")  # fmt: skip
+"""Roles that may care for a child (`care read own`): they read a record only as its carer."""
+
+
+def _care_record(services: Any, side: Any, label: str) -> int:
+    from domain.care import service as care
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return care.open_care(conn, side.pupils[label], "hope_room", "随祖母生活", by="authz-table")
+
+
+def _care_of_p1(world: World, services: Any, place: str) -> dict[str, Any]:
+    _care_record(services, world.a, "P1")
+    return {}
+
+
+def _care_at(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A record of P1 (in: in the caller's reach, but no one's carer), P2 (out) or county B's
+    P3 (other), with a carer of its own (the carer ID `c`)."""
+    from sqlalchemy import select
+
+    from domain.care import service as care
+    from domain.care.tables import care_carers
+    from tests.graphql_client import tenant_of
+
+    side = _side(world, place)
+    pk = _care_record(services, side, {"in": "P1", "out": "P2", "other": "P3"}[place])
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        care.assign_carer(conn, pk, 999_999, "某志愿者")
+        carer = conn.execute(select(care_carers.c.id).where(care_carers.c.record_id == pk)).scalar()
+    today = _today()
+    return {"id": gid("CareRecord", side.county.code, pk), "c": str(carer), "d": today}
+
+
+def _care_and_a_carer(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A record as `_care_at`, and a squadron counselor of A to name its carer (`a`)."""
+    carer = _assignment(world, services, "in")["input"]["assignmentId"]
+    return {**_care_at(world, services, place), "a": carer}
+
+
+def _today() -> str:
+    from domain import clock
+
+    return clock.today().isoformat()
+
+
+def care_admin(read_only: str = CRNF) -> dict[str, Expect]:
+    """Running a record of P1, P2 or B's P3: the county admin only. Who may care for a child
+    and is not this one's carer finds no record; who may never care for one is refused; B's
+    record is not found."""
+    return {
+        **table((F, F, CRNF), anonymous=U),
+        **{role: (read_only, read_only, CRNF) for role in CARERS},
+        "county_admin": ("ok", "ok", CRNF),
+    }
+
+
+def _care_pupil(world: World, services: Any, place: str) -> dict[str, Any]:
+    return {"input": {"pupilId": pupil_id(place, world), "kind": "AID"}}
+
+
+def _project(services: Any, side: Any, unit: str, state: str) -> int:
+    from sqlalchemy import insert
+
+    from domain.care.tables import volunteer_projects
+    from tests.graphql_client import tenant_of
+
+    with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
+        return int(
+            conn.execute(
+                insert(volunteer_projects)
+                .values(unit_id=side.units[unit].id, title="周末课堂", need="辅导作业",
+                        state=state,
+                        claimed_by=None if state in ("need", "published") else "某志愿队")
+                .returning(volunteer_projects.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+
+
+def _project_at(state: str) -> Setup:
+    """A project in `state` raised by S1 (in), S2 (out) or county B's school (other)."""
+
+    def setup(world: World, services: Any, place: str) -> dict[str, Any]:
+        side = _side(world, place)
+        pk = _project(services, side, {"in": "S1", "out": "S2", "other": "S"}[place], state)
+        return {"id": gid("VolunteerProject", side.county.code, pk)}
+
+    return setup
+
+
+def _published_project_in_s2(world: World, services: Any, place: str) -> dict[str, Any]:
+    _project(services, world.a, "S2", "published")
+    return {}
+
+
+PROJECT_STAFF = ("county_admin", *CARERS)
+"""Every staff role of A reads published projects and claims them."""
+
+
+def project_publishing() -> dict[str, Expect]:
+    """Publishing, reviewing (or, not its claimer, reporting) a project of S1, S2 or B's:
+    the county admin anywhere, T1's admin in its township; who sees the project but does not
+    publish is refused, and who reads no projects; B's project is not found."""
+    return {
+        **table((F, F, PROJNF), anonymous=U),
+        **{role: (F, F, PROJNF) for role in CARERS},
+        "township_admin": ("ok", F, PROJNF),
+        "county_admin": ("ok", "ok", PROJNF),
+    }
+
+
 OPERATIONS: dict[str, Op] = {
     # --- queries ---------------------------------------------------------------------------
     "county": Op("{ county { name } }", "county", "county", county_wide("ok")),
@@ -1134,6 +1250,46 @@ OPERATIONS: dict[str, Op] = {
             },
         },
         _pairing_at("active"),
+    ),
+    "careRecords": Op(
+        "{ careRecords { edges { node { pupilName note } } } }",
+        "careRecords",
+        "county",
+        # each case takes P1 into care first: the county admin sees it; who may care for a
+        # child sees only those it cares for (none); no one else reads care at all
+        county_wide(F, county_admin="ok", **dict.fromkeys(CARERS, "hidden")),
+        _care_of_p1,
+    ),
+    "careRecord": Op(
+        "query($id: ID!) { careRecord(id: $id) { pupilName note } }",
+        "careRecord",
+        "object",
+        # reach over the pupil is not enough: only its carer (another account) and the admin
+        {**table("hidden", anonymous=U), "county_admin": ("ok", "ok", "hidden")},
+        _care_at,
+    ),
+    "volunteerProjects": Op(
+        "{ volunteerProjects { edges { node { title } } } }",
+        "volunteerProjects",
+        "county",
+        # each case publishes a project of S2 first: every staff role of A reads it
+        county_wide(F, **dict.fromkeys(PROJECT_STAFF, "ok")),
+        _published_project_in_s2,
+    ),
+    "volunteerProject": Op(
+        "query($id: ID!) { volunteerProject(id: $id) { title } }",
+        "volunteerProject",
+        "object",
+        # a need not yet published: where it was raised and its publishers
+        {
+            **table("hidden", anonymous=U),
+            **{
+                role: ("ok", "hidden", "hidden")
+                for role in ("township_admin", "brigade_counselor", "county_app")
+            },
+            "county_admin": ("ok", "ok", "hidden"),
+        },
+        _project_at("need"),
     ),
     "pairingCoverage": Op(
         "{ pairingCoverage { schools } }",
@@ -1804,6 +1960,116 @@ OPERATIONS: dict[str, Op] = {
             "guardian": ("ok", PNF, PNF),
         },
         lambda world, services, place: {"p": pupil_id(place, world)},
+    ),
+    "openCare": Op(
+        "mutation($input: OpenCareInput!) { openCare(input: $input) "
+        "{ record { kind } userErrors { code } } }",
+        "openCare",
+        "object",
+        # the county admin; who sees the pupil but does not run care is refused
+        {
+            **table(PNF, anonymous=U),
+            **{role: (F, PNF, PNF) for role in (*CARERS, "guardian")},
+            "county_admin": ("ok", "ok", PNF),
+        },
+        _care_pupil,
+    ),
+    "closeCare": Op(
+        "mutation($id: ID!) { closeCare(input: {recordId: $id}) { record { endedOn } userErrors { code } } }",
+        "closeCare",
+        "object",
+        care_admin(),
+        _care_at,
+    ),
+    "assignCarer": Op(
+        "mutation($id: ID!, $a: ID!) { assignCarer(input: {recordId: $id, assignmentId: $a}) "
+        "{ record { kind } userErrors { code } } }",
+        "assignCarer",
+        "object",
+        care_admin(),
+        _care_and_a_carer,
+    ),
+    "endCarer": Op(
+        "mutation($id: ID!, $c: ID!) { endCarer(input: {recordId: $id, carerId: $c}) "
+        "{ record { kind } userErrors { code } } }",
+        "endCarer",
+        "object",
+        care_admin(),
+        _care_at,
+    ),
+    "recordCareAid": Op(
+        "mutation($id: ID!, $d: Date!) { recordCareAid(input: {recordId: $id, onDate: $d, "
+        'amount: "100", source: "希望工程"}) { record { aidTotal } userErrors { code } } }',
+        "recordCareAid",
+        "object",
+        care_admin(),
+        _care_at,
+    ),
+    "recordCareVisit": Op(
+        "mutation($id: ID!, $d: Date!) { recordCareVisit(input: {recordId: $id, visitedOn: $d, "
+        'volunteer: "陈", what: "家访"}) { record { kind } userErrors { code } } }',
+        "recordCareVisit",
+        "object",
+        # the carer too (tests/test_care_api.py), who is no role's principal here
+        care_admin(),
+        _care_at,
+    ),
+    "raiseVolunteerNeed": Op(
+        'mutation($u: ID!) { raiseVolunteerNeed(input: {unitId: $u, title: "周末课堂", '
+        'need: "辅导"}) { project { state } userErrors { code } } }',
+        "raiseVolunteerNeed",
+        "object",
+        # a school, township or the county where it reaches
+        {
+            **organising(),
+            "squadron_counselor": (F, F, "UNIT_NOT_FOUND"),
+        },
+        lambda world, services, place: {"u": unit_id(place, world)},
+    ),
+    "publishVolunteerProject": Op(
+        "mutation($id: ID!) { publishVolunteerProject(input: {id: $id}) "
+        "{ project { state } userErrors { code } } }",
+        "publishVolunteerProject",
+        "object",
+        # a need: who does not see it (not raised or published there) does not find it
+        {
+            **project_publishing(),
+            "brigade_counselor": (F, PROJNF, PROJNF),
+            "county_app": (F, PROJNF, PROJNF),
+            "township_admin": ("ok", PROJNF, PROJNF),
+            "squadron_counselor": (PROJNF, PROJNF, PROJNF),
+            "team_counselor": (PROJNF, PROJNF, PROJNF),
+        },
+        _project_at("need"),
+    ),
+    "claimVolunteerProject": Op(
+        'mutation($id: ID!) { claimVolunteerProject(input: {id: $id, team: "志愿队"}) '
+        "{ project { state } userErrors { code } } }",
+        "claimVolunteerProject",
+        "object",
+        # any staff member of the county, for a team
+        {
+            **table((F, F, PROJNF), anonymous=U),
+            **{role: ("ok", "ok", PROJNF) for role in PROJECT_STAFF},
+        },
+        _project_at("published"),
+    ),
+    "reportVolunteerProject": Op(
+        'mutation($id: ID!) { reportVolunteerProject(input: {id: $id, text: "开课 2 次"}) '
+        "{ project { state } userErrors { code } } }",
+        "reportVolunteerProject",
+        "object",
+        # claimed by another account: its publishers report for it
+        project_publishing(),
+        _project_at("claimed"),
+    ),
+    "reviewVolunteerProject": Op(
+        'mutation($id: ID!) { reviewVolunteerProject(input: {id: $id, text: "好"}) '
+        "{ project { state } userErrors { code } } }",
+        "reviewVolunteerProject",
+        "object",
+        project_publishing(),
+        _project_at("carried_out"),
     ),
     "givePairingConsent": Op(
         'mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) '

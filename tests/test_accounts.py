@@ -901,6 +901,9 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
         from tests.test_pairing_api import run_a_pairing
 
         await run_a_pairing(client, admin, county, receiving, engine)
+        from tests.test_care_api import run_care
+
+        await run_care(client, admin, county, engine)
         await do(
             "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { done } } }",
             {"u": squadron_id},

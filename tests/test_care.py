@@ -86,22 +86,22 @@ def test_a_volunteer_project_goes_from_need_to_review_claimed_once(
         conn, county["root"].id, "留守儿童周末课堂", "英州小学 40 名留守儿童周末无人辅导",
         by="user:1"))  # fmt: skip
     assert refusal(engine, c, lambda conn: care.step(
-        conn, project, ProjectState.CLAIMED, by="团县委志愿队")) == "INVALID_STATE"  # fmt: skip
-    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.PUBLISHED, by="u"))
+        conn, project, ProjectState.CLAIMED, text="团县委志愿队")) == "INVALID_STATE"  # fmt: skip
+    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.PUBLISHED))
     in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.CLAIMED,
-                                                by="县一中青年志愿者"))  # fmt: skip
+                                                text="县一中青年志愿者", user_id=9))  # fmt: skip
     assert refusal(engine, c, lambda conn: care.step(
-        conn, project, ProjectState.CLAIMED, by="另一支队伍")) == "ALREADY_CLAIMED"  # fmt: skip
+        conn, project, ProjectState.CLAIMED, text="另一支队伍")) == "ALREADY_CLAIMED"  # fmt: skip
     assert refusal(engine, c, lambda conn: care.step(
-        conn, project, ProjectState.CARRIED_OUT, by="u")) == "TEXT_REQUIRED"  # fmt: skip
-    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.CARRIED_OUT, by="u",
+        conn, project, ProjectState.CARRIED_OUT)) == "TEXT_REQUIRED"  # fmt: skip
+    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.CARRIED_OUT,
                                                 text="开课 8 次，服务 320 人次"))  # fmt: skip
-    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.REVIEWED, by="u",
+    in_county(engine, c, lambda conn: care.step(conn, project, ProjectState.REVIEWED,
                                                 text="效果好，下学期继续"))  # fmt: skip
     done = in_county(engine, c, lambda conn: conn.execute(
         select(volunteer_projects).where(volunteer_projects.c.id == project)).one())  # fmt: skip
-    assert (done.state, done.claimed_by, done.summary, done.review) == (
-        "reviewed", "县一中青年志愿者", "开课 8 次，服务 320 人次", "效果好，下学期继续")  # fmt: skip
+    assert (done.state, done.claimed_by, done.claimed_by_user, done.summary, done.review) == (
+        "reviewed", "县一中青年志愿者", 9, "开课 8 次，服务 320 人次", "效果好，下学期继续")  # fmt: skip
 
 
 def test_erasing_a_child_clears_its_situation_and_visit_log_and_keeps_the_aid(

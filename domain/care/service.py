@@ -195,22 +195,24 @@ def raise_need(conn: Connection, unit_id: int, title: str, need: str, *, by: str
     )  # fmt: skip
 
 
-def step(conn: Connection, project_id: int, to: ProjectState, *, by: str,
-         text: str | None = None) -> None:  # fmt: skip
-    """Move a project one step on: publish the need, claim it (once), report it carried out
-    (with a summary), review it."""
+def step(conn: Connection, project_id: int, to: ProjectState, *, text: str | None = None,
+         user_id: int | None = None) -> None:  # fmt: skip
+    """Move a project one step on: publish the need; claim it (once, `text` naming the team,
+    `user_id` the account claiming for it); report it carried out (`text`: what was done);
+    review it (`text`: the review)."""
     row = conn.execute(
         select(volunteer_projects).where(volunteer_projects.c.id == project_id).with_for_update()
     ).first()
     if row is None:
         raise NotFound("没有这个志愿服务项目", code="PROJECT_NOT_FOUND")
-    if to == ProjectState.CLAIMED and row.state == ProjectState.CLAIMED:
+    if to == ProjectState.CLAIMED and row.claimed_by is not None:
         raise Conflict(f"这个项目已被{row.claimed_by}认领", code="ALREADY_CLAIMED")
     if to not in STEPS or row.state != STEPS[to]:
         raise CareRefused("项目不在这一步", code="INVALID_STATE")
     values: dict[str, Any] = {"state": to.value}
     if to == ProjectState.CLAIMED:
-        values.update(claimed_by=by, claimed_at=func.now())
+        values.update(claimed_by=_text(text, "认领的队伍", required=True), claimed_by_user=user_id,
+                      claimed_at=func.now())  # fmt: skip
     elif to == ProjectState.CARRIED_OUT:
         values.update(summary=_text(text, "承办情况", required=True), carried_out_at=func.now())
     elif to == ProjectState.REVIEWED:

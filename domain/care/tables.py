@@ -94,6 +94,7 @@ volunteer_projects = Table(
     Column("need", Text, nullable=False, comment="The need, as raised"),
     Column("state", Text, nullable=False, server_default=ProjectState.NEED.value),
     Column("claimed_by", Text, comment="Who claimed it (a volunteer team, a unit)"),
+    Column("claimed_by_user", BigInteger, comment="The account that claimed it"),
     Column("claimed_at", DateTime(timezone=True)),
     Column("summary", Text, comment="What was carried out"),
     Column("carried_out_at", DateTime(timezone=True)),
