@@ -52,6 +52,9 @@ from schema.pairing import (
     PairingPayload,
     PairingSide,
     PairingState,
+    PartnerPupil,
+    PartnerPupilConnection,
+    PartnerPupilEdge,
     ProposePairingInput,
     RecordPairingEventInput,
     ReviewPairingInput,
@@ -115,7 +118,7 @@ def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairin
         mine = "a" if r.a_county == county else "b"
         other = "b" if mine == "a" else "a"
         found.append(Pairing(
-            id=strawberry.ID(encode_global_id("Pairing", county, r.id)),
+            id=strawberry.ID(encode_global_id("Pairing", county, r.id)), row_id=r.id,
             level=PairingLevel(r.level),
             category=PairingCategory(r.category) if r.category else None,
             state=PairingState(r.state), goals=r.goals, starts_on=r.starts_on,
@@ -196,6 +199,74 @@ async def _fresh(context: Context, pk: int, county: str | None = None) -> Pairin
         return _pairings(conn, [row], county)[0]
 
     return await context.in_shared_transaction(run)
+
+
+# --- pupils to pair with -----------------------------------------------------------------------
+
+CANDIDATE = "pairing.candidate"
+CANDIDATE_PREFIX = "candidate:"
+
+
+def _candidate_id(context: Context, pairing_id: int, prefix: str, side: Side) -> str:
+    """A partner pupil as the other county may name it: sealed (not a global ID, which would
+    carry the pupil's key in its county) and bound to the side of the school pairing it was
+    listed on."""
+    sealed = context.services.keys.cipher.encrypt(
+        f"{pairing_id}:{prefix}:{side.county}:{side.id}", context=CANDIDATE
+    )
+    return CANDIDATE_PREFIX + sealed
+
+
+def _opened_candidate(context: Context, value: str) -> tuple[int, str, Side]:
+    try:
+        pairing_id, prefix, county, pk = context.services.keys.cipher.decrypt(
+            value.removeprefix(CANDIDATE_PREFIX), context=CANDIDATE
+        ).split(":")
+        return int(pairing_id), prefix, Side(county, "pupil", int(pk))
+    except (RedscarfError, ValueError):
+        raise NotFound("对方队员不存在或已不能结对", code="SIDE_NOT_FOUND") from None
+
+
+async def _acting_prefix(context: Context, row: Any) -> str | None:
+    """The side of a pairing the caller acts for: of the routed county, where its role may
+    write pairings (the first such side of a pairing within one county)."""
+    county = (await context.tenant()).code
+    for prefix in ("a", "b"):
+        if getattr(row, f"{prefix}_county") == county and await context.may(
+            "pairing", "write", getattr(row, f"{prefix}_path")
+        ):
+            return prefix
+    return None
+
+
+async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, first: int,
+                         after: str | None) -> PartnerPupilConnection:  # fmt: skip
+    """`Pairing.partnerPupils`: for who may propose on its side of the school pairing."""
+    row = await context.in_shared_transaction(
+        lambda conn: conn.execute(select(pairings).where(pairings.c.id == pairing.row_id)).one()
+    )
+    mine = await _acting_prefix(context, row)
+    if mine is None or (await context.list_scope("pupil", "read")).nothing:
+        raise Forbidden()
+    size = page_size(first)
+    offset = decode_key_cursor(after) if after is not None else 0
+    theirs = "b" if mine == "a" else "a"
+    found, more = await context.in_shared_transaction(
+        lambda conn: rules.candidates(conn, row.id, theirs, grade=grade, offset=offset, limit=size)
+    )
+    edges = [
+        PartnerPupilEdge(
+            cursor=encode_key_cursor(offset + i + 1),
+            node=PartnerPupil(candidate_id=strawberry.ID(_candidate_id(context, row.id, theirs,
+                                                                       side)),
+                              given_name=card["givenName"], grade=card["grade"],
+                              school=card["school"]),
+        )
+        for i, (side, card) in enumerate(found)
+    ]  # fmt: skip
+    return PartnerPupilConnection(
+        edges=edges, page_info=page_info([e.cursor for e in edges], has_next=more, after=after)
+    )
 
 
 # --- coordination ------------------------------------------------------------------------------
@@ -298,7 +369,13 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
     sides in its region."""
     context = info.context
     principal = await context.user()
-    side, partner = _decoded(input.side_id), _decoded(input.partner_id)
+    side = _decoded(input.side_id)
+    # A partner pupil listed by `Pairing.partnerPupils`, or any side by its global ID.
+    listed = None
+    if input.partner_id.startswith(CANDIDATE_PREFIX):
+        *listed, partner = _opened_candidate(context, input.partner_id)
+    else:
+        partner = _decoded(input.partner_id)
     level = DomainLevel(input.level.value)
     authorizer = context.services.authorizer
     by = uploader(principal)
@@ -322,6 +399,8 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
             path, _ = rules.describe(conn, level, side)
             if not authorizer.allowed(scopes, "pairing", "write", path):
                 raise NotFound("本方不在您的管辖范围内", code="SIDE_NOT_FOUND")
+            if listed is not None:
+                rules.check_candidate(conn, *listed, level, side, path)
         pk = rules.propose(
             conn, level, side, partner, proposer=proposer, by=by, county=county,
             category=input.category.value if input.category else None, goals=input.goals,

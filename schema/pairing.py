@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Annotated
 
 import strawberry
+from strawberry.types import Info
 
+from schema.context import Context
 from schema.node import Node, PageInfo
 from schema.org import Area, SchoolKind, UnitKind
 from schema.user_errors import UserError
@@ -71,8 +74,33 @@ class PairingEvent:
     by_my_side: bool = strawberry.field(description="由本方记录。")
 
 
+@strawberry.type(
+    description="对方学校可以手拉手的一名队员：只有名、年级和学校；外县的，家长已单独同意。"
+)
+class PartnerPupil:
+    candidate_id: strawberry.ID = strawberry.field(
+        description="提议手拉手时作为 partnerId（不透明，只在这个学校结对中有效）。"
+    )
+    given_name: str = strawberry.field(description="名（不含姓）。")
+    grade: int = strawberry.field(description="年级。")
+    school: str | None = strawberry.field(description="学校。")
+
+
+@strawberry.type(description="对方学校可以手拉手的队员列表中的一项。")
+class PartnerPupilEdge:
+    cursor: str = strawberry.field(description="本项的游标。")
+    node: PartnerPupil = strawberry.field(description="队员。")
+
+
+@strawberry.type(description="对方学校可以手拉手的队员，按年级。")
+class PartnerPupilConnection:
+    edges: list[PartnerPupilEdge] = strawberry.field(description="本页各项。")
+    page_info: PageInfo = strawberry.field(description="分页信息。")
+
+
 @strawberry.type(description="一个结对：本方，和对方的公开信息。")
 class Pairing(Node):
+    row_id: strawberry.Private[int]
     level: PairingLevel = strawberry.field(description="层级。")
     category: PairingCategory | None = strawberry.field(description="类别。")
     state: PairingState = strawberry.field(description="状态。")
@@ -86,6 +114,25 @@ class Pairing(Node):
     my_review: str | None = strawberry.field(description="本方的总结。")
     partner_review: str | None = strawberry.field(description="对方的总结。")
     events: list[PairingEvent] = strawberry.field(description="一起做的事，按日期。")
+
+    @strawberry.field(
+        description=(
+            "进行中的学校结对里，对方学校可以手拉手的队员（在册、未达本县手拉手上限；外县的须"
+            "家长单独同意）：供本方能提议结对的人（县、乡镇管理员，大队辅导员）选择。"
+        )
+    )
+    async def partner_pupils(
+        self,
+        info: Info[Context, None],
+        grade: Annotated[int | None, strawberry.argument(description="只列出该年级。")] = None,
+        first: Annotated[int, strawberry.argument(description="每页条数，最多 100。")] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="上一页的 endCursor。")
+        ] = None,
+    ) -> PartnerPupilConnection:
+        from resolvers.pairing import partner_pupils
+
+        return await partner_pupils(info.context, self, grade, first, after)
 
 
 @strawberry.type(description="结对列表中的一项。")

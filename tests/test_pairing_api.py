@@ -294,3 +294,88 @@ async def run_a_pairing(
         "mutation($p: ID!) { withdrawPairingConsent(input: {pupilId: $p}) { ok } }",
         {"p": encode_global_id("Pupil", county.code, kid)}, headers=parent,
     )  # fmt: skip
+
+
+PARTNER_PUPILS = """query($id: ID!, $g: Int) { pairing(id: $id) { partnerPupils(grade: $g)
+  { edges { node { candidateId givenName grade school } } } } }"""
+
+
+async def test_a_school_picks_a_pupil_of_its_partner_school_among_those_whose_families_consent(
+    gql: GraphQLClient, sides: tuple[Side, Side], engine: Engine
+) -> None:
+    city, hills = sides
+    province = {"Authorization": f"Bearer {gql.token_for('province_admin', None, '52')}"}
+    proposed = (await gql.data(PROPOSE, {"i": {
+        "level": "SCHOOL", "sideId": city.gid("Unit", city.school.id),
+        "partnerId": hills.gid("Unit", hills.school.id)}}, headers=province))["proposePairing"]  # fmt: skip
+    assert proposed["userErrors"] == []
+    for side in (city, hills):
+        mine = (await gql.data(LIST, headers=side.admin))["pairings"]["edges"][0]["node"]["id"]
+        await act(gql, "acceptPairing", mine, side.admin)
+    schools = (await gql.data(LIST, headers=city.brigade))["pairings"]["edges"][0]["node"]
+    assert schools["state"] == "ACTIVE"
+    # The hills school: 小明 (its family consents), a pupil whose family does not, one of grade 5.
+    with tenant_connection(engine, tenant_of(hills.county)) as conn:
+        more = [conn.execute(insert(pupils).values(squadron_id=hills.squadron.id, name=name,
+                                                   gender="female", grade=grade, status="member")
+                             .returning(pupils.c.id)).scalar_one()
+                for name, grade in (("山小红", 4), ("欧阳晓", 5))]  # fmt: skip
+    consent = """mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) { ok } }"""
+    await gql.data(consent, {"p": hills.gid("Pupil", hills.pupil)}, headers=hills.parent)
+    parent_of_5 = hills.headers(guardian_of(gql.app.state.services, hills.county, [more[1]]))
+    await gql.data(consent, {"p": hills.gid("Pupil", more[1])}, headers=parent_of_5)
+
+    body = await gql.execute(PARTNER_PUPILS, {"id": schools["id"], "g": None}, headers=city.brigade)
+    listed = [e["node"] for e in body["data"]["pairing"]["partnerPupils"]["edges"]]
+    assert [(p["givenName"], p["grade"], p["school"]) for p in listed] == [
+        ("小明", 4, "山区小学"), ("晓", 5, "山区小学")]  # fmt: skip
+    # Nothing more of the hills' children: no surname, no key, not the one without consent.
+    text = json.dumps(body, ensure_ascii=False)
+    for secret in ("山小明", "小红", "欧阳", hills.gid("Pupil", hills.pupil), str(hills.pupil)):
+        assert secret not in text.replace(listed[0]["candidateId"], "").replace(
+            listed[1]["candidateId"], ""), secret  # fmt: skip
+    only_4 = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": 4}, headers=city.brigade)
+    assert [e["node"]["givenName"] for e in only_4["pairing"]["partnerPupils"]["edges"]] == ["小明"]
+    # Who does not propose pairs for the city school does not get the list: the province sees
+    # the pairing but no children; a squadron's counselor does not reach the school's pairing.
+    assert await gql.error_codes(PARTNER_PUPILS, {"id": schools["id"], "g": None},
+                                 headers={**province, "X-County": city.county.code}) == [
+        "FORBIDDEN"]  # fmt: skip
+    squadron = city.headers(gql.token_for("squadron_counselor", city.county.code,
+                                          city.squadron.path))  # fmt: skip
+    hidden = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": None}, headers=squadron)
+    assert hidden["pairing"] is None
+
+    # The city's counselor proposes its pupil with 小明 by the listed ID; the hills accept.
+    candidate = listed[0]["candidateId"]
+    pupil_pair = {"level": "PUPIL", "sideId": city.gid("Pupil", city.pupil), "partnerId": candidate}
+    await gql.data(consent, {"p": city.gid("Pupil", city.pupil)}, headers=city.parent)
+    made = (await gql.data(PROPOSE, {"i": pupil_pair}, headers=city.brigade))["proposePairing"]
+    assert made["userErrors"] == [], made
+    assert made["pairing"]["partner"]["givenName"] is None  # until the hills accept
+    listed_by_hills = (await gql.data(LIST, headers=hills.admin))["pairings"]["edges"]
+    theirs = next(e["node"] for e in listed_by_hills if e["node"]["level"] == "PUPIL")
+    assert (await act(gql, "acceptPairing", theirs["id"], hills.admin))["pairing"][
+        "state"] == "ACTIVE"  # fmt: skip
+    # 小明 is in a pair now (the hills allow one): no longer listed.
+    again = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": None}, headers=city.brigade)
+    assert [e["node"]["givenName"] for e in again["pairing"]["partnerPupils"]["edges"]] == ["晓"]
+
+    # The listed ID pairs a pupil of the paired school only, and is no one's global ID.
+    other_school = create_unit(engine, city.county, "brigade", "城区二小", city.township,
+                               area="urban")  # fmt: skip
+    other_squadron = create_unit(engine, city.county, "squadron", "四（2）中队", other_school,
+                                 grade=4)  # fmt: skip
+    with tenant_connection(engine, tenant_of(city.county)) as conn:
+        outsider = conn.execute(insert(pupils).values(
+            squadron_id=other_squadron.id, name="城小刚", gender="male", grade=4,
+            status="member").returning(pupils.c.id)).scalar_one()  # fmt: skip
+    wrong = (await gql.data(PROPOSE, {"i": {**pupil_pair, "sideId": city.gid("Pupil", outsider),
+                                            "partnerId": listed[1]["candidateId"]}},
+                            headers=city.admin))["proposePairing"]  # fmt: skip
+    assert [e["code"] for e in wrong["userErrors"]] == ["NOT_IN_PAIRED_SCHOOL"]
+    forged = candidate[:-6] + ("A" if candidate[-6] != "A" else "B") + candidate[-5:]
+    assert await gql.error_codes(PROPOSE, {"i": {**pupil_pair, "partnerId": forged}},
+                                 headers=city.brigade) == ["SIDE_NOT_FOUND"]  # fmt: skip
+    assert await gql.error_codes("query($id: ID!) { node(id: $id) { id } }",
+                                 {"id": candidate}, headers=city.admin) != []  # fmt: skip

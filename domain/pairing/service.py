@@ -189,22 +189,75 @@ def _card(conn: Connection, level: PairingLevel, side: Side, other: Side) -> dic
     return card
 
 
-def _check_pupil_limit(conn: Connection, side: Side) -> None:
-    county = _county(conn, side.county)
+def pupil_limit(county: Connection) -> int:
+    """How many hand-in-hand pairs a pupil of this county may be in at once (its setting)."""
     stored = county.execute(
         select(county_settings.c.value).where(county_settings.c.key == PUPIL_LIMIT)
     ).scalar()
-    limit = int(stored) if stored is not None else DEFAULT_PUPIL_LIMIT
-    active = conn.execute(
-        select(func.count()).where(
+    return int(stored) if stored is not None else DEFAULT_PUPIL_LIMIT
+
+
+def _active_pupil_pairs(county_code: str, pupil_id: Any) -> Any:
+    """The number of active hand-in-hand pairs of the pupil `pupil_id` (a value or a column)."""
+    return (
+        select(func.count())
+        .where(
             pairings.c.state == PairingState.ACTIVE.value,
-            or_(*[(pairings.c[f"{p}_county"] == side.county) & (pairings.c[f"{p}_kind"] == "pupil")
-                  & (pairings.c[f"{p}_id"] == side.id) for p in ("a", "b")]),
+            or_(*[(pairings.c[f"{p}_county"] == county_code) & (pairings.c[f"{p}_kind"] == "pupil")
+                  & (pairings.c[f"{p}_id"] == pupil_id) for p in ("a", "b")]),
         )
-    ).scalar_one()  # fmt: skip
+        .scalar_subquery()
+    )  # fmt: skip
+
+
+def _check_pupil_limit(conn: Connection, side: Side) -> None:
+    limit = pupil_limit(_county(conn, side.county))
+    active = conn.execute(select(_active_pupil_pairs(side.county, side.id))).scalar_one()
     if active >= limit:
         raise PairingRefused(f"本县（区）规定每名队员至多 {limit} 个手拉手结对",
                              code="PUPIL_ALREADY_PAIRED")  # fmt: skip
+
+
+def candidates(conn: Connection, pairing_id: int, partner: str, *, grade: int | None = None,
+               offset: int = 0, limit: int = 50) -> tuple[list[tuple[Side, dict[str, Any]]], bool]:  # fmt: skip
+    """The pupils of the school on side `partner` ("a" or "b") of an active school pairing who
+    may be paired hand in hand now: current, under their county's limit of pairs, and, when
+    the other school is in another county, whose guardian gave the separate consent. Each is
+    its side and its card (given name, grade, school), by grade; a page of `limit` from
+    `offset`, and whether there are more."""
+    row = conn.execute(select(pairings).where(pairings.c.id == pairing_id)).first()
+    if (row is None or row.level != PairingLevel.SCHOOL.value
+            or row.state != PairingState.ACTIVE.value):  # fmt: skip
+        return [], False
+    other = "b" if partner == "a" else "a"
+    code, path = getattr(row, f"{partner}_county"), getattr(row, f"{partner}_path")
+    school = (getattr(row, f"{partner}_card") or {}).get("name")
+    county = _county(conn, code)
+    place = units.alias("place")
+    query = (
+        select(pupils.c.id, pupils.c.name, pupils.c.grade)
+        .join(place, place.c.id == func.coalesce(pupils.c.team_id, pupils.c.squadron_id))
+        .where(place.c.path.op("<@")(cast(path, LTree)),
+               pupils.c.status.in_(CURRENT_STATUSES), pupils.c.erased_at.is_(None),
+               _active_pupil_pairs(code, pupils.c.id) < pupil_limit(county))
+    )  # fmt: skip
+    if code != getattr(row, f"{other}_county"):
+        query = query.where(
+            select(pairing_consents.c.id)
+            .where(pairing_consents.c.pupil_id == pupils.c.id,
+                   pairing_consents.c.withdrawn_at.is_(None))
+            .exists()
+        )  # fmt: skip
+    if grade is not None:
+        query = query.where(pupils.c.grade == grade)
+    rows = county.execute(
+        query.order_by(pupils.c.grade, pupils.c.id).offset(offset).limit(limit + 1)
+    ).all()
+    return [
+        (Side(code, "pupil", r.id), {"givenName": given_name(r.name), "grade": r.grade,
+                                     "school": school})
+        for r in rows[:limit]
+    ], len(rows) > limit  # fmt: skip
 
 
 def _text(value: str | None, label: str) -> str | None:
@@ -212,6 +265,23 @@ def _text(value: str | None, label: str) -> str | None:
     if value is not None and len(value) > MAX_TEXT:
         raise InvalidInput(f"{label}至多 {MAX_TEXT} 个字", code="TEXT_TOO_LONG")
     return value
+
+
+def check_candidate(conn: Connection, school_pairing: int, partner: str, level: PairingLevel,
+                    side: Side, path: str) -> None:  # fmt: skip
+    """A pupil listed by `candidates` on side `partner` of a school pairing is paired, while
+    that pairing is active, with a pupil (`side`, at `path`) of the pairing's other school."""
+    row = conn.execute(select(pairings).where(pairings.c.id == school_pairing)).first()
+    if row is None or row.state != PairingState.ACTIVE.value:
+        raise PairingRefused("两校的结对已结束，请重新选择", code="PAIRING_NOT_ACTIVE")
+    if level != PairingLevel.PUPIL:
+        raise PairingRefused("对方学校的队员只能结成手拉手", code="INVALID_SIDE")
+    mine = "b" if partner == "a" else "a"
+    school = getattr(row, f"{mine}_path")
+    if side.county != getattr(row, f"{mine}_county") or not (
+        path == school or path.startswith(school + ".")
+    ):
+        raise PairingRefused("本方队员应是结对学校的队员", code="NOT_IN_PAIRED_SCHOOL")
 
 
 def propose(
