@@ -18,7 +18,7 @@ import strawberry
 from sqlalchemy import Connection, and_, cast, func, or_, select
 from strawberry.types import Info
 
-from authz.principal import Principal, PrincipalKind, Scope
+from authz.principal import COUNTY_ROOT, Principal, PrincipalKind, Scope
 from authz.roles import REGIONAL
 from authz.sql import scope_predicate
 from domain.audit.service import record as audit_entry
@@ -32,6 +32,7 @@ from domain.pairing.tables import pairing_events, pairings
 from domain.people.tables import guardians
 from domain.types import LTree
 from redscarf.errors import Forbidden, NotFound, RedscarfError
+from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
 from resolvers.pupils import chosen_pupils
 from schema.context import Context
@@ -56,9 +57,11 @@ from schema.pairing import (
     PartnerPupilConnection,
     PartnerPupilEdge,
     ProposePairingInput,
+    PupilPairingLimitPayload,
     RecordPairingEventInput,
     ReviewPairingInput,
     SchoolForPairing,
+    SetPupilPairingLimitInput,
     SuggestedPair,
     WithdrawPairingConsentInput,
 )
@@ -558,3 +561,23 @@ async def withdraw_pairing_consent(
 
     await context.in_shared_transaction(run)
     return PairingConsentPayload(ok=True, user_errors=[])
+
+
+async def set_pupil_pairing_limit(
+    info: Info[Context, None], input: SetPupilPairingLimitInput
+) -> PupilPairingLimitPayload:
+    """The county's rule (its admin): how many hand-in-hand pairs a pupil may be in at once."""
+    context = info.context
+    await context.user()
+    await context.require("pairing", "write", COUNTY_ROOT)
+    try:
+        await in_county(
+            context,
+            lambda conn: rules.set_pupil_limit(conn, input.limit),
+            "setPupilPairingLimit",
+            lambda _: [{"object_type": "CountySetting", "object_id": rules.PUPIL_LIMIT,
+                        "details": {"limit": input.limit}}],
+        )  # fmt: skip
+    except RedscarfError as exc:
+        return PupilPairingLimitPayload(limit=None, user_errors=user_errors(exc, "limit"))
+    return PupilPairingLimitPayload(limit=input.limit, user_errors=[])

@@ -94,6 +94,7 @@ from schema.pairing import (
     PairingConsentPayload,
     PairingCoverage,
     PairingPayload,
+    PupilPairingLimitPayload,
     SchoolForPairing,
     SuggestedPair,
 )
@@ -591,6 +592,10 @@ class Mutation:
     withdraw_pairing_consent: PairingConsentPayload = strawberry.field(
         resolver=pairing_resolvers.withdraw_pairing_consent,
         description="家长撤回单独同意：孩子退出与外县（区）的手拉手结对，对方不再看到孩子的任何信息。",
+    )
+    set_pupil_pairing_limit: PupilPairingLimitPayload = strawberry.field(
+        resolver=pairing_resolvers.set_pupil_pairing_limit,
+        description="设定本县（区）每名队员同时可有的手拉手结对数（县级管理员；默认 1）。",
     )
     give_pairing_consent: PairingConsentPayload = strawberry.field(
         resolver=pairing_resolvers.give_pairing_consent,

@@ -242,3 +242,14 @@ class WithdrawPairingConsentInput:
 class PairingConsentPayload:
     ok: bool = strawberry.field(description="已记录。")
     user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.input(description="本县（区）每名队员同时可有的手拉手结对数（默认 1）。")
+class SetPupilPairingLimitInput:
+    limit: int = strawberry.field(description="1–10。已有的结对不受影响。")
+
+
+@strawberry.type(description="设定手拉手结对数的结果。")
+class PupilPairingLimitPayload:
+    limit: int | None = strawberry.field(description="现在的上限。")
+    user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")

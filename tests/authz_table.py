@@ -2071,6 +2071,13 @@ OPERATIONS: dict[str, Op] = {
         project_publishing(),
         _project_at("carried_out"),
     ),
+    "setPupilPairingLimit": Op(
+        "mutation { setPupilPairingLimit(input: {limit: 2}) { limit userErrors { code } } }",
+        "setPupilPairingLimit",
+        "county",
+        # the county's rule: its admin's
+        county_wide(F, county_admin="ok"),
+    ),
     "givePairingConsent": Op(
         'mutation($p: ID!) { givePairingConsent(input: {pupilId: $p, noticeVersion: "2026-09"}) '
         "{ ok } }",

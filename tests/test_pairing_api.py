@@ -294,6 +294,8 @@ async def run_a_pairing(
         "mutation($p: ID!) { withdrawPairingConsent(input: {pupilId: $p}) { ok } }",
         {"p": encode_global_id("Pupil", county.code, kid)}, headers=parent,
     )  # fmt: skip
+    await client.data("mutation { setPupilPairingLimit(input: {limit: 1}) { limit } }",
+                      headers=admin)  # fmt: skip
 
 
 PARTNER_PUPILS = """query($id: ID!, $g: Int) { pairing(id: $id) { partnerPupils(grade: $g)
@@ -360,6 +362,17 @@ async def test_a_school_picks_a_pupil_of_its_partner_school_among_those_whose_fa
     # 小明 is in a pair now (the hills allow one): no longer listed.
     again = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": None}, headers=city.brigade)
     assert [e["node"]["givenName"] for e in again["pairing"]["partnerPupils"]["edges"]] == ["晓"]
+    # The hills let a pupil have two pairs (their admin's rule, not their counselor's).
+    limit = """mutation($n: Int!) { setPupilPairingLimit(input: {limit: $n})
+      { limit userErrors { field code message } } }"""
+    assert await gql.error_codes(limit, {"n": 2}, headers=hills.brigade) == ["FORBIDDEN"]
+    refused = (await gql.data(limit, {"n": 11}, headers=hills.admin))["setPupilPairingLimit"]
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [("limit", "INVALID_LIMIT")]
+    assert (await gql.data(limit, {"n": 2}, headers=hills.admin))["setPupilPairingLimit"] == {
+        "limit": 2, "userErrors": []}  # fmt: skip
+    two = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": None}, headers=city.brigade)
+    assert [e["node"]["givenName"] for e in two["pairing"]["partnerPupils"]["edges"]] == [
+        "小明", "晓"]  # fmt: skip
 
     # The listed ID pairs a pupil of the paired school only, and is no one's global ID.
     other_school = create_unit(engine, city.county, "brigade", "城区二小", city.township,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, case, cast, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain import clock
 from domain.ledger.tables import county_settings
@@ -195,6 +196,22 @@ def pupil_limit(county: Connection) -> int:
         select(county_settings.c.value).where(county_settings.c.key == PUPIL_LIMIT)
     ).scalar()
     return int(stored) if stored is not None else DEFAULT_PUPIL_LIMIT
+
+
+MAX_PUPIL_LIMIT = 10
+
+
+def set_pupil_limit(county: Connection, limit: int) -> None:
+    """The county's rule for hand-in-hand pairs per pupil; pairs already active stay."""
+    if not 1 <= limit <= MAX_PUPIL_LIMIT:
+        raise PairingRefused(f"每名队员的手拉手结对数应为 1–{MAX_PUPIL_LIMIT}",
+                             code="INVALID_LIMIT")  # fmt: skip
+    county.execute(
+        pg_insert(county_settings)
+        .values(key=PUPIL_LIMIT, value=limit)
+        .on_conflict_do_update(index_elements=["key"],
+                               set_={"value": limit, "updated_at": func.now()})
+    )  # fmt: skip
 
 
 def _active_pupil_pairs(county_code: str, pupil_id: Any) -> Any:
