@@ -31,7 +31,7 @@ from domain.pairing.tables import PairingLevel as DomainLevel
 from domain.pairing.tables import pairing_events, pairings
 from domain.people.tables import guardians
 from domain.types import LTree
-from redscarf.errors import Forbidden, NotFound, RedscarfError
+from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
 from resolvers.paging import page_info, page_size
 from resolvers.pupils import chosen_pupils
@@ -349,10 +349,20 @@ async def unpaired_schools(info: Info[Context, None]) -> list[SchoolForPairing]:
 async def suggested_pairs(
     info: Info[Context, None],
     limit: Annotated[int, strawberry.argument(description="至多几对，默认 100。")] = 100,
+    partners_from: Annotated[
+        list[str] | None,
+        strawberry.argument(
+            description="只从这些县（区）的城区学校中选（如指定帮扶的城区）；须在辖区内。"
+        ),
+    ] = None,
 ) -> list[SuggestedPair]:
     counties = await _region(info.context)
+    if partners_from is not None and not set(partners_from) <= set(counties):
+        raise InvalidInput("指定的县（区）不在您的辖区内", code="COUNTY_NOT_IN_REGION")
     found = await info.context.in_shared_transaction(
-        lambda conn: coordination.suggest(conn, counties, limit=max(0, min(limit, 500)))
+        lambda conn: coordination.suggest(
+            conn, counties, limit=max(0, min(limit, 500)), partners_from=partners_from
+        )
     )
     return [SuggestedPair(school=_school(s.rural), partner=_school(s.urban)) for s in found]
 

@@ -297,3 +297,32 @@ def test_a_province_sees_coverage_unpaired_schools_and_suggested_pairs(
         ("新居民子女学校", "城区实验小学"),
         ("山区二小", "城区实验小学"),
     ]
+
+
+def test_suggestions_prefer_a_nearer_county_and_follow_the_coordinators_choice(
+    engine: Engine, two: tuple[Any, Any], migrator: Any
+) -> None:
+    """Of urban schools with room in other counties, one of the rural school's own prefecture
+    first (near enough for weekend visits); a coordinator may name the counties to draw from."""
+    from domain.pairing import coverage
+    from tenants.provisioning import create_county
+    from tests.conftest import new_county_code
+
+    city, _ = two
+    # A rural county and an urban one of the next prefecture (codes later than the city's,
+    # so the city would come first by its code alone).
+    while (code := new_county_code())[:4] == city["code"][:4]:
+        pass
+    later = iter([code, new_county_code()])
+
+    def make(name: str) -> Any:
+        return create_county(engine, migrator, next(later), name, "52").county
+
+    rural, urban = _county(engine, make, "远山", "rural"), _county(engine, make, "邻城", "urban")
+    assert rural["code"][:4] == urban["code"][:4] != city["code"][:4]
+    codes = [city["code"], rural["code"], urban["code"]]  # two urban schools, equally free
+    with engine.connect() as conn:
+        found = coverage.suggest(conn, codes)
+        chosen = coverage.suggest(conn, codes, partners_from=[city["code"]])
+    assert [(s.rural.name, s.urban.county) for s in found] == [("远山小学", urban["code"])]
+    assert [(s.rural.name, s.urban.county) for s in chosen] == [("远山小学", city["code"])]

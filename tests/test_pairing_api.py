@@ -159,6 +159,13 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
     assert mine_too[hills.county.code] == {"countyCode": hills.county.code, "schools": 1,
                                            "schoolsPaired": 0, "ruralSchools": 1}  # fmt: skip
     assert {"name": "山区小学", "countyCode": hills.county.code} in coverage["unpairedSchools"]
+    # Suggestions drawn from the counties the province names, which must be its own.
+    drawn = """query($from: [String!]) { suggestedPairs(partnersFrom: $from)
+      { school { countyCode } partner { countyCode } } }"""
+    assert await gql.error_codes(drawn, {"from": ["110101"]}, headers=province) == [
+        "COUNTY_NOT_IN_REGION"]  # fmt: skip
+    from_city = await gql.data(drawn, {"from": [city.county.code]}, headers=province)
+    assert {p["partner"]["countyCode"] for p in from_city["suggestedPairs"]} == {city.county.code}
     assert await gql.error_codes("{ pairingCoverage { schools } }", headers=city.admin) == [
         "FORBIDDEN"
     ]

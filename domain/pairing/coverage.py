@@ -122,13 +122,18 @@ def unpaired(conn: Connection, counties: Sequence[str]) -> list[School]:
                                          s.county, s.name))  # fmt: skip
 
 
-def suggest(conn: Connection, counties: Sequence[str], *, limit: int = 100) -> list[Suggestion]:
+def suggest(conn: Connection, counties: Sequence[str], *, limit: int = 100,
+            partners_from: Sequence[str] | None = None) -> list[Suggestion]:  # fmt: skip
     """Pairs to propose: each rural or migrant-children school without a partner, with an
-    urban school that has spare capacity (fewer than `SPARE` partners), preferring one of
-    another county (the urban–rural pairing the documents ask for), then the least busy."""
+    urban school that has spare capacity (fewer than `SPARE` partners): of the counties
+    `partners_from` when the coordinator names them (a district assigned to help), preferring
+    another county (the urban–rural pairing the documents ask for) and, of those, one in the
+    same prefecture (the first four digits of the county code: near enough for weekend
+    visits), then the least busy."""
     schools = schools_of(conn, counties)
     load = {(s.county, s.id): s.partners for s in schools}
-    urban = [s for s in schools if s.area == "urban" and s.school_kind != "migrant"]
+    urban = [s for s in schools if s.area == "urban" and s.school_kind != "migrant"
+             and (partners_from is None or s.county in partners_from)]  # fmt: skip
     found = []
     for school in schools:
         if len(found) >= limit:
@@ -138,8 +143,13 @@ def suggest(conn: Connection, counties: Sequence[str], *, limit: int = 100) -> l
         spare = [u for u in urban if load[(u.county, u.id)] < SPARE and u != school]
         if not spare:
             continue
-        best = min(spare, key=lambda u: (u.county == school.county, load[(u.county, u.id)],
-                                         u.county, u.name))  # fmt: skip
+        best = min(spare, key=lambda u: (u.county == school.county, _far(u.county, school.county),
+                                         load[(u.county, u.id)], u.county, u.name))  # fmt: skip
         load[(best.county, best.id)] += 1
         found.append(Suggestion(school, best))
     return found
+
+
+def _far(county: str, other: str) -> bool:
+    """Two counties of different prefectures (GB/T 2260: the first four digits)."""
+    return county[:4] != other[:4]
