@@ -39,6 +39,8 @@ ledger_app = typer.Typer(help="积分账本。", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 exchange_app = typer.Typer(help="积分兑换。", no_args_is_help=True)
 app.add_typer(exchange_app, name="exchange")
+pairing_app = typer.Typer(help="结对共建。", no_args_is_help=True)
+app.add_typer(pairing_app, name="pairing")
 user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -407,6 +409,17 @@ def exchange_expire() -> None:
         lambda conn: expire_codes(conn, by="redscarf exchange expire")
     )
     console.print(f"已退还 {total} 次过期未领的兑换（{len(counties)} 个县）")
+
+
+@pairing_app.command("end-lapsed")
+@friendly_errors
+def pairing_end_lapsed() -> None:
+    """结束已过结对期限的结对（双方仍可补写总结）；可每天定时运行。"""
+    from domain.pairing.service import end_lapsed
+
+    with engine() as eng, eng.begin() as conn:
+        ended = end_lapsed(conn, by="redscarf pairing end-lapsed")
+    console.print(f"已结束 {ended} 个到期的结对")
 
 
 def _in_each_county(work: Callable[[Connection], int]) -> tuple[int, list[Any]]:

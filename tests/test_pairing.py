@@ -326,3 +326,38 @@ def test_suggestions_prefer_a_nearer_county_and_follow_the_coordinators_choice(
         chosen = coverage.suggest(conn, codes, partners_from=[city["code"]])
     assert [(s.rural.name, s.urban.county) for s in found] == [("远山小学", urban["code"])]
     assert [(s.rural.name, s.urban.county) for s in chosen] == [("远山小学", city["code"])]
+
+
+def test_pairings_whose_period_is_over_end_once_a_day(
+    engine: Engine, two: tuple[Any, Any], db_env: dict[str, str]
+) -> None:
+    from tests.test_cli import redscarf
+
+    city, hills = two
+    second = create_unit(engine, hills["county"], "brigade", "山区二小", hills["township"],
+                         area="rural")  # fmt: skip
+    periods = {
+        "over": (school(hills), TODAY - dt.timedelta(days=1)),
+        "last day": (Side(hills["code"], "unit", second.id), TODAY),
+    }
+    made = {}
+    for label, (partner, ends_on) in periods.items():
+        pk = service(engine, lambda c, p=partner, e=ends_on: pairing.propose(
+            c, PairingLevel.SCHOOL, school(city), p, proposer="province:52", by="u",
+            starts_on=TODAY - dt.timedelta(days=300), ends_on=e))  # fmt: skip
+        for side in (city, hills):
+            service(engine, lambda c, s=side, k=pk: pairing.accept(c, k, s["code"], by="u"))
+        made[label] = pk
+    outputs = []
+    for _ in range(2):  # daily; the second run finds nothing more to end
+        done = redscarf("pairing", "end-lapsed", env=db_env)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert "已结束 1 个" in outputs[0]
+    assert "已结束 0 个" in outputs[1]
+    over, last = row(engine, made["over"]), row(engine, made["last day"])
+    assert (over.state, over.closed_by) == ("ended", "redscarf pairing end-lapsed")
+    assert last.state == "active"
+    # Each side may still write its review of the pairing that ran its course.
+    service(engine, lambda c: pairing.add_review(c, made["over"], hills["code"], "送教 4 次"))
+    assert row(engine, made["over"]).b_review == "送教 4 次"  # the hills, the later code

@@ -451,6 +451,19 @@ def end(conn: Connection, pairing_id: int, county: str, review: str | None, *, b
         pairings.c.ends_on, clock.today()), **{f"{p}_review": text for p in mine})  # fmt: skip
 
 
+def end_lapsed(conn: Connection, *, by: str, today: dt.date | None = None) -> int:
+    """Active pairings whose period ended before `today` end, each once (each side may still
+    write its review): the coordination view then counts only pairings still running."""
+    ended = conn.execute(
+        update(pairings)
+        .where(pairings.c.state == PairingState.ACTIVE.value,
+               pairings.c.ends_on < (today or clock.today()))
+        .values(state=PairingState.ENDED.value, closed_at=func.now(), closed_by=by)
+        .returning(pairings.c.id)
+    ).all()  # fmt: skip
+    return len(ended)
+
+
 def add_review(conn: Connection, pairing_id: int, county: str, review: str) -> None:
     """A side's own review of an ended pairing."""
     row = _locked(conn, pairing_id)
