@@ -12,10 +12,13 @@ a need before it is published is seen by those who may raise or publish it there
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, Table, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from authz.roles import Role
@@ -114,7 +117,8 @@ async def _readable(context: Context) -> Any:
 def _record(row: Any, county: str) -> CareRecord:
     return CareRecord(
         id=strawberry.ID(encode_global_id("CareRecord", county, row.id)),
-        row_id=row.id, pupil_id=row.pupil_id, county=county, kind=CareKind(row.kind),
+        row_id=row.id, pupil_id=row.pupil_id, county=county, note_text=row.note,
+        kind=CareKind(row.kind),
         pupil_name=row.pupil_name, grade=row.grade, school=row.school,
         started_on=row.started_on, ended_on=row.ended_on, aid_total=f"{row.aid_total:.2f}",
     )  # fmt: skip
@@ -198,42 +202,47 @@ async def care_records_list(
 
 
 async def record_note(context: Context, record: CareRecord) -> str | None:
-    async with context.session() as session:
-        note = (
-            await session.execute(
-                select(care_records.c.note).where(care_records.c.id == record.row_id)
-            )
-        ).scalar()
-    if note is not None:
+    if record.note_text is not None:
         await context.reveals.load(("CareRecord", record.row_id, "note"))
-    return note
+    return record.note_text
 
 
-async def _children(context: Context, table: Any, record: CareRecord, *order: Any) -> list[Any]:
-    """The rows of `table` that belong to a record (the record itself was read under the rules
-    above: these fields exist only on a record the caller may read)."""
-    async with context.session() as session:
-        return list(
-            (await session.execute(select(table).where(table.c.record_id == record.row_id)
-                                   .order_by(*order))).all()
-        )  # fmt: skip
+# What belongs to a record, each in its order.
+PARTS: dict[str, tuple[Table, tuple[Any, ...]]] = {
+    "carers": (care_carers, (care_carers.c.id,)),
+    "aid": (care_aid, (care_aid.c.on_date, care_aid.c.id)),
+    "visits": (care_visits, (care_visits.c.visited_on.desc(), care_visits.c.id.desc())),
+}
+
+
+async def care_rows(session: AsyncSession, keys: Sequence[tuple[str, int]]) -> list[list[Any]]:
+    """The rows of each (part, record) asked for: one query per part for a whole page. Only
+    fields of a record the caller may read ask (the record was read under the rules above)."""
+    found: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for part in {p for p, _ in keys}:
+        table, order = PARTS[part]
+        ids = sorted({pk for p, pk in keys if p == part})
+        for row in await session.execute(
+            select(table).where(table.c.record_id.in_(ids)).order_by(*order)
+        ):
+            found[(part, row.record_id)].append(row)
+    return [found[key] for key in keys]
 
 
 async def carers_of(context: Context, record: CareRecord) -> list[Carer]:
-    rows = await _children(context, care_carers, record, care_carers.c.id)
+    rows = await context.care_rows.load(("carers", record.row_id))
     return [Carer(id=strawberry.ID(str(r.id)), name=r.name, since=r.since, until=r.until)
             for r in rows]  # fmt: skip
 
 
 async def aid_of(context: Context, record: CareRecord) -> list[CareAid]:
-    rows = await _children(context, care_aid, record, care_aid.c.on_date, care_aid.c.id)
+    rows = await context.care_rows.load(("aid", record.row_id))
     return [CareAid(id=strawberry.ID(str(r.id)), on_date=r.on_date, amount=f"{r.amount:.2f}",
                     source=r.source, note=r.note) for r in rows]  # fmt: skip
 
 
 async def visits_of(context: Context, record: CareRecord) -> list[CareVisit]:
-    rows = await _children(context, care_visits, record, care_visits.c.visited_on.desc(),
-                           care_visits.c.id.desc())  # fmt: skip
+    rows = await context.care_rows.load(("visits", record.row_id))
     if rows:
         await context.reveals.load(("CareRecord", record.row_id, "visits"))
     return [CareVisit(id=strawberry.ID(str(r.id)), visited_on=r.visited_on,

@@ -71,6 +71,7 @@ class CareRecord(Node):
     row_id: strawberry.Private[int]
     pupil_id: strawberry.Private[int]
     county: strawberry.Private[str]
+    note_text: strawberry.Private[str | None]
     kind: CareKind = strawberry.field(description="类别。")
     pupil_name: str = strawberry.field(description="孩子的姓名。")
     grade: int = strawberry.field(description="孩子的年级。")

@@ -93,6 +93,8 @@ class Context:
     """Pupils' task submissions, by pupil id (`Pupil.taskSubmissions`)."""
     visible_pupils: DataLoader[int, Any] = field(init=False)
     """Pupils the caller sees, by id (None for the rest): for lists that point at pupils."""
+    care_rows: DataLoader[tuple[str, int], list[Any]] = field(init=False)
+    """A care record's carers, aid or visits, by ("carers" | "aid" | "visits", record id)."""
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
@@ -174,6 +176,14 @@ class Context:
             return await submissions_of_pupils(self, ids)
 
         self.task_submissions = DataLoader(load_fn=load_submissions)
+
+        async def load_care_rows(keys: list[tuple[str, int]]) -> list[list[Any]]:
+            from resolvers.care import care_rows  # it imports this module
+
+            async with self.session() as session:
+                return await care_rows(session, keys)
+
+        self.care_rows = DataLoader(load_fn=load_care_rows)
         self.activities = DataLoader(load_fn=load_activities)
         self.activity_signups = DataLoader(load_fn=load_signups)
         self.visible_pupils = DataLoader(load_fn=load_pupils)

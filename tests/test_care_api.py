@@ -351,3 +351,49 @@ async def run_care(
     await do(step("claimVolunteerProject", "team"), {"id": gid, "t": "志愿队"}, carer)
     await do(step("reportVolunteerProject", "text"), {"id": gid, "t": "开课 2 次"}, carer)
     await do(step("reviewVolunteerProject", "text"), {"id": gid, "t": "好"})
+
+
+async def test_a_page_of_records_with_everything_nested_costs_the_same_statements_as_a_few(
+    county: County, gql: GraphQLClient, async_engine: Any
+) -> None:
+    """No query per record: carers, aid, visits and pupils come in one batch each."""
+    from sqlalchemy import event
+
+    carer = staff(county, "team_counselor", county.units["t2"].path)[1]
+
+    async def take_into_care(pupils_: range) -> None:
+        for i in pupils_:
+            record = await _open(county, i)
+            await gql.data(ASSIGN, {"r": record, "a": carer}, headers=county.admin)
+            await gql.data(AID, {"i": {"recordId": record, "onDate": TODAY.isoformat(),
+                                       "amount": "50", "source": "希望工程"}}, headers=county.admin)  # fmt: skip
+            await gql.data(VISIT, {"i": {"recordId": record, "visitedOn": TODAY.isoformat(),
+                                         "volunteer": "陈", "what": "家访"}}, headers=county.admin)  # fmt: skip
+
+    page = (
+        "query { careRecords(first: 100) { totalCount edges { node { "
+        + RECORD
+        + " pupil { name } } } } }"
+    )
+    statements: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    async def count() -> int:
+        statements.clear()
+        event.listen(async_engine.sync_engine, "before_cursor_execute", record)
+        try:
+            listed = await gql.data(page, headers=county.admin)
+        finally:
+            event.remove(async_engine.sync_engine, "before_cursor_execute", record)
+        assert all(
+            e["node"]["visits"] and e["node"]["pupil"] for e in listed["careRecords"]["edges"]
+        )
+        return len(statements)
+
+    await take_into_care(range(2))
+    few = await count()
+    await take_into_care(range(2, 8))
+    many = await count()
+    assert few == many, "\n".join(statements)
