@@ -225,6 +225,12 @@ async def test_county_a_sees_of_county_b_only_the_partner_view_whatever_the_role
                 {"id": node["id"]}, headers=headers,
             )  # fmt: skip
             assert via_node["node"]["partner"] == expected, role
+            # The partner school's pupils belong to school pairings: none through a pupil pair.
+            nested = await gql.execute(PARTNER_PUPILS, {"id": node["id"], "g": None},
+                                       headers=headers)  # fmt: skip
+            assert not [s for s in secrets if s in json.dumps(nested, ensure_ascii=False)], role
+            assert (nested.get("errors") and nested["errors"][0]["extensions"]["code"]
+                    == "FORBIDDEN") or nested["data"]["pairing"]["partnerPupils"]["edges"] == [], role  # fmt: skip
         # Nothing of county B beyond the partner view, in any answer to any role.
         text = json.dumps(body, ensure_ascii=False)
         assert not [s for s in secrets if s in text], role
