@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 
 from domain.types import LTree
@@ -64,5 +65,11 @@ units = Table(
     CheckConstraint(f"school_kind IS NULL OR {_in('school_kind', SchoolKind)}", name="school_kind"),
     CheckConstraint("(kind = 'county') = (parent_id IS NULL)", name="one_root"),
     Index("ix_units_path_gist", "path", postgresql_using="gist"),
+    # The open schools of a county, in path order (the province's pairing coordination).
+    Index(
+        "ix_units_open_schools",
+        "path",
+        postgresql_where=text("kind = 'brigade' AND archived_at IS NULL"),
+    ),
     comment="County, townships/communities, school brigades, squadrons and teams.",
 )

@@ -1,8 +1,9 @@
 """Coordination for a province or prefecture: how far pairing reaches in each county, the
 schools still without a partner, and suggested pairs.
 
-Schools are read county by county in each county's own schema (one query each: no join across
-counties); pairings come from the shared schema. A school counts as paired while it is a side
+Schools are read from each county's own schema, all counties in one statement (a UNION ALL of
+one SELECT per county's `units`: no join across counties, but one round trip instead of a
+hundred); pairings come from the shared schema. A school counts as paired while it is a side
 of an active school pairing; "reached" is the share of a kind of school (rural, for migrant
 workers' children) that is paired; pupils in pairs are those of the county in an active pupil
 pairing.
@@ -14,12 +15,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, TableClause, column, literal, select, table, union_all
 
-from domain.org.tables import units
 from domain.pairing.tables import PairingLevel, PairingState, pairings
 from tenants.codes import schema_name
-from tenants.metadata import translate_map
 from tenants.registry import tenants
 
 SPARE = 2
@@ -56,15 +55,26 @@ class Suggestion:
     urban: School
 
 
-def _schools(conn: Connection, county: str, partners: dict[tuple[str, int], int]) -> list[School]:
-    scoped = conn.execution_options(schema_translate_map=translate_map(schema_name(county)))
-    rows = scoped.execute(
-        select(units.c.id, units.c.name, units.c.area, units.c.school_kind)
-        .where(units.c.kind == "brigade", units.c.archived_at.is_(None))
-        .order_by(units.c.path)
-    ).all()
-    return [School(county, r.id, r.name, r.area, r.school_kind, partners.get((county, r.id), 0))
-            for r in rows]  # fmt: skip
+def _brigades(county: str) -> TableClause:
+    """The county's `units`, as much of it as the schools' statement reads."""
+    return table("units", column("id"), column("name"), column("area"), column("school_kind"),
+                 column("kind"), column("archived_at"), column("path"),
+                 schema=schema_name(county))  # fmt: skip
+
+
+def _schools(conn: Connection, counties: Sequence[str],
+             partners: dict[tuple[str, int], int]) -> list[School]:  # fmt: skip
+    """The schools of `counties`, county by county in the order given, each in path order."""
+    if not counties:
+        return []
+    parts = []
+    for n, county in enumerate(counties):
+        u = _brigades(county).c
+        parts.append(select(literal(n).label("n"), u.id, u.name, u.area, u.school_kind, u.path)
+                     .where(u.kind == "brigade", u.archived_at.is_(None)))  # fmt: skip
+    rows = conn.execute(union_all(*parts).order_by("n", "path")).all()
+    return [School(counties[n], pk, name, area, kind, partners.get((counties[n], pk), 0))
+            for n, pk, name, area, kind, _ in rows]  # fmt: skip
 
 
 def _active(
@@ -87,7 +97,7 @@ def schools_of(conn: Connection, counties: Sequence[str]) -> list[School]:
     partners: dict[tuple[str, int], int] = defaultdict(int)
     for county, _, pk in _active(conn, counties, PairingLevel.SCHOOL):
         partners[(county, pk)] += 1
-    return [s for county in counties for s in _schools(conn, county, partners)]
+    return _schools(conn, counties, partners)
 
 
 def coverage(conn: Connection, counties: Sequence[str]) -> list[Coverage]:
@@ -132,22 +142,43 @@ def suggest(conn: Connection, counties: Sequence[str], *, limit: int = 100,
     visits), then the least busy."""
     schools = schools_of(conn, counties)
     load = {(s.county, s.id): s.partners for s in schools}
-    urban = [s for s in schools if s.area == "urban" and s.school_kind != "migrant"
-             and (partners_from is None or s.county in partners_from)]  # fmt: skip
+    # In (county, name) order, so that the first fit of each pass below is the least by the
+    # order asked for; a rural or migrant-children school is never one of them.
+    urban = sorted((s for s in schools if s.area == "urban" and s.school_kind != "migrant"
+                    and (partners_from is None or s.county in partners_from)),
+                   key=lambda u: (u.county, u.name))  # fmt: skip
+    near: dict[str, list[School]] = defaultdict(list)
+    for u in urban:
+        near[u.county[:4]].append(u)
     found = []
     for school in schools:
         if len(found) >= limit:
             break
         if school.partners or not (school.area == "rural" or school.school_kind == "migrant"):
             continue
-        spare = [u for u in urban if load[(u.county, u.id)] < SPARE and u != school]
-        if not spare:
+        best = _least_busy(school, near[school.county[:4]], urban, load)
+        if best is None:
             continue
-        best = min(spare, key=lambda u: (u.county == school.county, _far(u.county, school.county),
-                                         load[(u.county, u.id)], u.county, u.name))  # fmt: skip
         load[(best.county, best.id)] += 1
         found.append(Suggestion(school, best))
     return found
+
+
+def _least_busy(school: School, near: list[School], urban: list[School],
+                load: dict[tuple[str, int], int]) -> School | None:  # fmt: skip
+    """The partner for `school`: of another county of its prefecture, then of another
+    prefecture, then of its own county; of those, the least busy; then by county and name.
+    (A `min` over a fresh list of every urban school for each suggestion made 130,000
+    dataclass comparisons for 100 suggestions in 100 counties: half of its 150 ms.)"""
+    passes = ((near, lambda u: u.county != school.county),
+              (urban, lambda u: _far(u.county, school.county)),
+              (near, lambda u: u.county == school.county))  # fmt: skip
+    for pool, fits in passes:
+        for busy in range(SPARE):
+            for u in pool:
+                if load[(u.county, u.id)] == busy and fits(u):
+                    return u
+    return None
 
 
 def _far(county: str, other: str) -> bool:
