@@ -208,6 +208,10 @@ async def test_bad_care_input_gets_a_clear_error_and_changes_nothing(
     state = (await gql.data(ONE, {"id": record}, headers=county.admin))["careRecord"]
     assert (state["aidTotal"], state["aid"], state["visits"], state["carers"]) == (
         "0.00", [], [], [])  # fmt: skip
+    # A child already in a Hope Room is not taken in twice (aid is another kind of care).
+    twice = await gql.data(OPEN, {"i": {"pupilId": county.pupil(4), "kind": "HOPE_ROOM"}},
+                           headers=county.admin)  # fmt: skip
+    assert [e["code"] for e in twice["openCare"]["userErrors"]] == ["ALREADY_IN_CARE"]
     # A pupil who left is not taken into care.
     in_county(engine, county.county, lambda conn: conn.execute(
         update(pupils).where(pupils.c.id == county.pupils[5]).values(status="left")))  # fmt: skip

@@ -72,6 +72,13 @@ def open_care(conn: Connection, pupil_id: int, kind: str, note: str | None, *, b
         raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND")
     if status not in CURRENT_STATUSES:
         raise CareRefused("这名队员已不在册", code="PUPIL_NOT_CURRENT")
+    open_already = conn.execute(
+        select(care_records.c.id).where(care_records.c.pupil_id == pupil_id,
+                                        care_records.c.kind == kind,
+                                        care_records.c.ended_on.is_(None))
+    ).first()  # fmt: skip
+    if open_already is not None:
+        raise Conflict("这名队员已有同类的关爱记录", code="ALREADY_IN_CARE")
     return int(
         conn.execute(
             insert(care_records)
