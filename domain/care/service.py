@@ -67,7 +67,10 @@ def open_care(conn: Connection, pupil_id: int, kind: str, note: str | None, *, b
         raise CareRefused(
             "类别应为 hope_room（希望小屋）、aid（资助）或 other", code="INVALID_KIND"
         )
-    status = conn.execute(select(pupils.c.status).where(pupils.c.id == pupil_id)).scalar()
+    # The pupil's row locked: of two admins taking the child in at once, the second sees the first.
+    status = conn.execute(
+        select(pupils.c.status).where(pupils.c.id == pupil_id).with_for_update()
+    ).scalar()
     if status is None:
         raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND")
     if status not in CURRENT_STATUSES:
