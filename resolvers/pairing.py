@@ -252,7 +252,7 @@ async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, 
     if mine is None or (await context.list_scope("pupil", "read")).nothing:
         raise Forbidden()
     size = page_size(first)
-    offset = decode_key_cursor(after) if after is not None else 0
+    offset = max(0, decode_key_cursor(after)) if after is not None else 0
     theirs = "b" if mine == "a" else "a"
     found, more = await context.in_shared_transaction(
         lambda conn: rules.candidates(conn, row.id, theirs, grade=grade, offset=offset, limit=size)

@@ -349,6 +349,17 @@ async def test_a_school_picks_a_pupil_of_its_partner_school_among_those_whose_fa
     for secret in ("山小明", "小红", "欧阳", hills.gid("Pupil", hills.pupil), str(hills.pupil)):
         assert secret not in text.replace(listed[0]["candidateId"], "").replace(
             listed[1]["candidateId"], ""), secret  # fmt: skip
+    # Paged by position: the page after the first pupil holds the second; a forged cursor
+    # before the start is the start.
+    from schema.ids import encode_key_cursor
+
+    paged = """query($id: ID!, $after: String) { pairing(id: $id) { partnerPupils(first: 1,
+      after: $after) { edges { node { givenName } } pageInfo { hasNextPage } } } }"""
+    for after, expected in ((None, ["小明"]), (encode_key_cursor(1), ["晓"]),
+                            (encode_key_cursor(-5), ["小明"])):  # fmt: skip
+        page = (await gql.data(paged, {"id": schools["id"], "after": after},
+                               headers=city.brigade))["pairing"]["partnerPupils"]  # fmt: skip
+        assert [e["node"]["givenName"] for e in page["edges"]] == expected
     only_4 = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": 4}, headers=city.brigade)
     assert [e["node"]["givenName"] for e in only_4["pairing"]["partnerPupils"]["edges"]] == ["小明"]
     # Who does not propose pairs for the city school does not get the list: the province sees
