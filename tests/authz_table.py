@@ -926,11 +926,21 @@ CARERS = ("township_admin", "brigade_counselor", "squadron_counselor", "team_cou
 
 
 def _care_record(services: Any, side: Any, label: str) -> int:
+    """A fresh open record of the pupil `label` (the one of an earlier case closed first: a
+    child is in one open record of a kind)."""
+    from sqlalchemy import update
+
+    from domain import clock
     from domain.care import service as care
+    from domain.care.tables import care_records
     from tests.graphql_client import tenant_of
 
+    pupil = side.pupils[label]
     with tenant_connection(services.sync_engine, tenant_of(side.county)) as conn:
-        return care.open_care(conn, side.pupils[label], "hope_room", "随祖母生活", by="authz-table")
+        conn.execute(update(care_records)
+                     .where(care_records.c.pupil_id == pupil, care_records.c.ended_on.is_(None))
+                     .values(ended_on=clock.today()))  # fmt: skip
+        return care.open_care(conn, pupil, "hope_room", "随祖母生活", by="authz-table")
 
 
 def _care_of_p1(world: World, services: Any, place: str) -> dict[str, Any]:
