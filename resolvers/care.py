@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Select, Table, and_, exists, func, or_, select
+from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -93,24 +93,13 @@ def _records_query() -> Select[Any]:
     )  # fmt: skip
 
 
-def _cared_for_by(user_id: int | None) -> Any:
-    """The record has `user_id` among its current carers."""
-    if user_id is None:
-        return None
-    return exists().where(
-        care_carers.c.record_id == care_records.c.id,
-        care_carers.c.user_id == user_id,
-        care_carers.c.until.is_(None),
-    )
-
-
 async def _readable(context: Context) -> Any:
     """The records the caller may read: those under the county admin's scope, and those of the
     children the caller cares for."""
     scope = await context.list_scope("care", "read")
     if scope.nothing:
         raise Forbidden()
-    own = _cared_for_by(await caller_user_id(context))
+    own = rules.cared_for_by(await caller_user_id(context))
     return scope_predicate(scope, SQUADRON.c.path, own=own)
 
 
@@ -125,9 +114,16 @@ def _record(row: Any, county: str) -> CareRecord:
 
 
 async def _readable_row(context: Context, pk: int | None) -> Any:
+    """A record the caller may read, with whether the caller is one of its carers
+    (`cared_for`: the `own` relation of its policy lines)."""
     if pk is None:
         return None
-    query = _records_query().where(care_records.c.id == pk, await _readable(context))
+    cares = rules.cared_for_by(await caller_user_id(context))
+    query = (
+        _records_query()
+        .add_columns(cares.label("cared_for"))
+        .where(care_records.c.id == pk, await _readable(context))
+    )
     async with context.session() as session:
         return (await session.execute(query)).first()
 
@@ -268,21 +264,13 @@ async def _care(context: Context, global_id: str, work: Any, action: str,
     """One change to a record the caller may read and `res write` (the county admin; a carer
     for the visit log), audited."""
     row = await _record_row(context, global_id)
-    rels = "own" if await _is_carer(context, row.id) else ""
-    await context.require(res, "write", row.path, rels)
+    await context.require(res, "write", row.path, "own" if row.cared_for else "")
     try:
         await in_county(context, lambda conn: work(conn, row), action,
                         lambda _: _entry(row.id, **details))  # fmt: skip
     except RedscarfError as exc:
         return CareRecordPayload(record=None, user_errors=user_errors(exc))
     return await _payload(context, row.id)
-
-
-async def _is_carer(context: Context, pk: int) -> bool:
-    user_id = await caller_user_id(context)
-    async with context.session() as session:
-        conn = await session.connection()
-        return await conn.run_sync(lambda sync: rules.may_read(sync, pk, user_id))
 
 
 async def open_care(info: Info[Context, None], input: OpenCareInput) -> CareRecordPayload:

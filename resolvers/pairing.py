@@ -119,7 +119,7 @@ def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairin
     found = []
     for r in rows:
         mine = "a" if r.a_county == county else "b"
-        other = "b" if mine == "a" else "a"
+        other = rules.other_side(mine)
         found.append(Pairing(
             id=strawberry.ID(encode_global_id("Pairing", county, r.id)), row_id=r.id,
             level=PairingLevel(r.level),
@@ -230,16 +230,12 @@ def _opened_candidate(context: Context, value: str) -> tuple[int, str, Side]:
         raise NotFound("对方队员不存在或已不能结对", code="SIDE_NOT_FOUND") from None
 
 
-async def _acting_prefix(context: Context, row: Any) -> str | None:
-    """The side of a pairing the caller acts for: of the routed county, where its role may
-    write pairings (the first such side of a pairing within one county)."""
+async def _acting_sides(context: Context, row: Any, res: str = "pairing") -> list[str]:
+    """The sides (`a`, `b`) of a pairing the caller acts for: of the routed county, where its
+    role may `res write`."""
     county = (await context.tenant()).code
-    for prefix in ("a", "b"):
-        if getattr(row, f"{prefix}_county") == county and await context.may(
-            "pairing", "write", getattr(row, f"{prefix}_path")
-        ):
-            return prefix
-    return None
+    return [p for p in ("a", "b") if getattr(row, f"{p}_county") == county
+            and await context.may(res, "write", getattr(row, f"{p}_path"))]  # fmt: skip
 
 
 async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, first: int,
@@ -248,12 +244,13 @@ async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, 
     row = await context.in_shared_transaction(
         lambda conn: conn.execute(select(pairings).where(pairings.c.id == pairing.row_id)).one()
     )
-    mine = await _acting_prefix(context, row)
-    if mine is None or (await context.list_scope("pupil", "read")).nothing:
+    acting = await _acting_sides(context, row)
+    if not acting or (await context.list_scope("pupil", "read")).nothing:
         raise Forbidden()
+    mine = acting[0]  # within one county, the first side the caller acts for
     size = page_size(first)
     offset = max(0, decode_key_cursor(after)) if after is not None else 0
-    theirs = "b" if mine == "a" else "a"
+    theirs = rules.other_side(mine)
     found, more = await context.in_shared_transaction(
         lambda conn: rules.candidates(conn, row.id, theirs, grade=grade, offset=offset, limit=size)
     )
@@ -436,9 +433,7 @@ async def propose_pairing(info: Info[Context, None], input: ProposePairingInput)
 async def _own_side(context: Context, global_id: str, res: str = "pairing") -> Any:
     """A visible pairing whose side in the routed county the caller may act for."""
     row = await _pairing_row(context, global_id)
-    county = (await context.tenant()).code
-    paths = [getattr(row, f"{p}_path") for p in ("a", "b") if getattr(row, f"{p}_county") == county]
-    if not any([await context.may(res, "write", path) for path in paths]):
+    if not await _acting_sides(context, row, res):
         raise Forbidden()
     return row
 

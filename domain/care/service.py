@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, exists, false, func, insert, select, update
 
 from domain import clock
 from domain.care.tables import (
@@ -127,18 +127,23 @@ def end_carer(conn: Connection, record_id: int, user_id: int) -> None:
                  .values(until=func.now()))  # fmt: skip
 
 
+def cared_for_by(user_id: int | None) -> Any:
+    """A predicate on `care_records`: the record has `user_id` among its current carers
+    (false for no user)."""
+    if user_id is None:
+        return false()
+    return exists().where(
+        care_carers.c.record_id == care_records.c.id,
+        care_carers.c.user_id == user_id,
+        care_carers.c.until.is_(None),
+    )
+
+
 def may_read(conn: Connection, record_id: int, user_id: int | None) -> bool:
     """A current carer of the child (the county admin reads through the policy)."""
-    if user_id is None:
-        return False
-    return (
-        conn.execute(
-            select(care_carers.c.id).where(care_carers.c.record_id == record_id,
-                                           care_carers.c.user_id == user_id,
-                                           care_carers.c.until.is_(None))
-        ).first()
-        is not None
-    )  # fmt: skip
+    return bool(
+        conn.execute(select(cared_for_by(user_id)).where(care_records.c.id == record_id)).scalar()
+    )
 
 
 def record_aid(conn: Connection, record_id: int, on: dt.date, amount: str | Decimal,

@@ -189,13 +189,28 @@ def _apply(
 EXPIRY_SETTING = "points_expiry_years"
 
 
+def county_setting(conn: Connection, key: str) -> int | None:
+    """One of the county's numeric rules (`county_settings`), None when never set."""
+    value = conn.execute(
+        select(county_settings.c.value).where(county_settings.c.key == key)
+    ).scalar()
+    return int(value) if value is not None else None
+
+
+def set_county_setting(conn: Connection, key: str, value: int) -> None:
+    conn.execute(
+        pg_insert(county_settings)
+        .values(key=key, value=value)
+        .on_conflict_do_update(
+            index_elements=["key"], set_={"value": value, "updated_at": func.now()}
+        )
+    )
+
+
 def expiry_years(conn: Connection) -> int | None:
     """The county's rule: points expire at the end of the academic year this many years after
     the one they were earned in (1: at the end of the same year); None: never."""
-    value = conn.execute(
-        select(county_settings.c.value).where(county_settings.c.key == EXPIRY_SETTING)
-    ).scalar()
-    return int(value) if value is not None else None
+    return county_setting(conn, EXPIRY_SETTING)
 
 
 def expires_on(years: int | None, earned: dt.date) -> dt.date | None:
@@ -212,13 +227,7 @@ def set_expiry(conn: Connection, years: int | None) -> None:
         return
     if not 1 <= years <= 10:
         raise InvalidInput("积分有效期应为 1–10 个学年", code="INVALID_EXPIRY")
-    conn.execute(
-        pg_insert(county_settings)
-        .values(key=EXPIRY_SETTING, value=years)
-        .on_conflict_do_update(
-            index_elements=["key"], set_={"value": years, "updated_at": func.now()}
-        )
-    )
+    set_county_setting(conn, EXPIRY_SETTING, years)
 
 
 def _lots(conn: Connection, transaction_id: int, credits: dict[int, int]) -> None:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, case, cast, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from authz.enforcer import within
 from domain import clock
-from domain.ledger.tables import county_settings
+from domain.ledger.service import county_setting, set_county_setting
 from domain.org.tables import units
 from domain.pairing.tables import (
     LIVE,
@@ -174,6 +174,11 @@ def _prefix(row: Any, county: str) -> list[str]:
     return [p for p in ("a", "b") if getattr(row, f"{p}_county") == county]
 
 
+def other_side(prefix: str) -> str:
+    """The other side of a pairing: `b` for `a`, `a` for `b`."""
+    return "b" if prefix == "a" else "a"
+
+
 def _side(row: Any, prefix: str) -> Side:
     return Side(getattr(row, f"{prefix}_county"), getattr(row, f"{prefix}_kind"),
                 getattr(row, f"{prefix}_id"))  # fmt: skip
@@ -192,10 +197,8 @@ def _card(conn: Connection, level: PairingLevel, side: Side, other: Side) -> dic
 
 def pupil_limit(county: Connection) -> int:
     """How many hand-in-hand pairs a pupil of this county may be in at once (its setting)."""
-    stored = county.execute(
-        select(county_settings.c.value).where(county_settings.c.key == PUPIL_LIMIT)
-    ).scalar()
-    return int(stored) if stored is not None else DEFAULT_PUPIL_LIMIT
+    stored = county_setting(county, PUPIL_LIMIT)
+    return stored if stored is not None else DEFAULT_PUPIL_LIMIT
 
 
 MAX_PUPIL_LIMIT = 10
@@ -206,12 +209,7 @@ def set_pupil_limit(county: Connection, limit: int) -> None:
     if not 1 <= limit <= MAX_PUPIL_LIMIT:
         raise PairingRefused(f"每名队员的手拉手结对数应为 1–{MAX_PUPIL_LIMIT}",
                              code="INVALID_LIMIT")  # fmt: skip
-    county.execute(
-        pg_insert(county_settings)
-        .values(key=PUPIL_LIMIT, value=limit)
-        .on_conflict_do_update(index_elements=["key"],
-                               set_={"value": limit, "updated_at": func.now()})
-    )  # fmt: skip
+    set_county_setting(county, PUPIL_LIMIT, limit)
 
 
 def _active_pupil_pairs(county_code: str, pupil_id: Any) -> Any:
@@ -246,7 +244,7 @@ def candidates(conn: Connection, pairing_id: int, partner: str, *, grade: int | 
     if (row is None or row.level != PairingLevel.SCHOOL.value
             or row.state != PairingState.ACTIVE.value):  # fmt: skip
         return [], False
-    other = "b" if partner == "a" else "a"
+    other = other_side(partner)
     code, path = getattr(row, f"{partner}_county"), getattr(row, f"{partner}_path")
     school = (getattr(row, f"{partner}_card") or {}).get("name")
     county = _county(conn, code)
@@ -293,11 +291,9 @@ def check_candidate(conn: Connection, school_pairing: int, partner: str, level: 
         raise PairingRefused("两校的结对已结束，请重新选择", code="PAIRING_NOT_ACTIVE")
     if level != PairingLevel.PUPIL:
         raise PairingRefused("对方学校的队员只能结成手拉手", code="INVALID_SIDE")
-    mine = "b" if partner == "a" else "a"
+    mine = other_side(partner)
     school = getattr(row, f"{mine}_path")
-    if side.county != getattr(row, f"{mine}_county") or not (
-        path == school or path.startswith(school + ".")
-    ):
+    if side.county != getattr(row, f"{mine}_county") or not within(path, school):
         raise PairingRefused("本方队员应是结对学校的队员", code="NOT_IN_PAIRED_SCHOOL")
 
 
@@ -394,7 +390,7 @@ def accept(conn: Connection, pairing_id: int, county: str, *, by: str) -> Pairin
     for prefix in mine:
         if getattr(row, f"{prefix}_accepted_at") is not None:
             continue
-        other = _side(row, "b" if prefix == "a" else "a")
+        other = _side(row, other_side(prefix))
         card = _card(conn, level, _side(row, prefix), other)
         conn.execute(
             update(pairings).where(pairings.c.id == pairing_id)
@@ -541,7 +537,7 @@ def forget_pupil(conn: Connection, county_code: str, pupil_id: int, *, by: str,
     live ones; returns how many pairings it was in."""
     done = 0
     for prefix in ("a", "b"):
-        other = "b" if prefix == "a" else "a"
+        other = other_side(prefix)
         where = [pairings.c[f"{prefix}_county"] == county_code,
                  pairings.c[f"{prefix}_kind"] == "pupil", pairings.c[f"{prefix}_id"] == pupil_id]  # fmt: skip
         if across_only:
