@@ -100,7 +100,9 @@ def leftovers(engine: Engine, schemas: list[str], needles: list[str], hashes: li
                     for value in values:
                         if kind == "bytea":
                             raw = bytes(value)
-                            if raw in hashes or (raw[:2] == b"PK" and mentions(raw, needles)):
+                            if raw in hashes or (
+                                raw[:4] == b"PK\x03\x04" and mentions(raw, needles)
+                            ):
                                 found.append(f"{name}.{column} holds a hash or a file of them")
                         elif column.endswith("_enc"):
                             for context in contexts:
