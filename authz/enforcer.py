@@ -8,6 +8,7 @@ are memoised, so a request pays microseconds for them and never waits on I/O.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -73,9 +74,15 @@ class Authorizer:
         self._enforcer = casbin.FastEnforcer(str(model), str(policy), cache_key_order=[0, 1])
         self._enforcer.add_function("reaches", reaches)
         self._decide = lru_cache(maxsize=65_536)(self._enforce)
+        # Casbin compiles its matcher with `ast.parse` on every decision it computes, and
+        # CPython 3.11 can fail ("AST constructor recursion depth mismatch", cpython#106905)
+        # when two threads parse at once, as the event loop and a worker thread do here (found
+        # by CI). Decisions are cached, so serialising the uncached ones costs little.
+        self._casbin_lock = threading.Lock()
 
     def _enforce(self, role: str, res: str, act: str, scope: str, target: str, rels: str) -> bool:
-        return bool(self._enforcer.enforce(role, res, act, scope, target, rels))
+        with self._casbin_lock:
+            return bool(self._enforcer.enforce(role, res, act, scope, target, rels))
 
     def allowed(
         self, scopes: Iterable[Scope], res: str, act: str, target: str = "", rels: str = ""

@@ -64,6 +64,11 @@ class Principal:
     def roles(self) -> str:
         return ",".join(sorted({g.role.value for g in self.grants}))
 
+    def scopes_outside_counties(self) -> tuple[Scope, ...]:
+        """The roles that name no county (operator, province, prefecture), each with its own
+        scope (a province or prefecture code): what decides work above any one county."""
+        return tuple(Scope(g.role, g.scope) for g in self.grants if g.county_code is None)
+
     def scopes_in(self, code: str, province: str, prefecture: str | None) -> tuple[Scope, ...]:
         """This principal's roles inside one county; regional roles reach it as a whole."""
         return tuple(

@@ -98,6 +98,8 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "REDSCARF_DATA_DIR": str(settings.data_dir),
         "REDSCARF_IDLE_TIMEOUT_MINUTES": "600",
         "REDSCARF_POOL_SIZE": "10",
+        # A benchmark is one client asking as fast as it can: no per-client budget.
+        "REDSCARF_RATE_LIMIT_POINTS": "0",
     }
     redscarf = str(Path(sys.executable).parent / "redscarf")
     server = subprocess.Popen(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import domain.accounts.tables
 import domain.activities.tables
+import domain.allow_list.tables
 import domain.archive
 import domain.audit.tables
 import domain.badges.tables
@@ -15,7 +16,9 @@ import domain.org.tables
 import domain.pairing.tables
 import domain.people.tables
 import domain.people.transfers
+import domain.stats.tables
 import domain.tasks.tables
+import tenants.origins
 import tenants.registry
 import tenants.steps
 import workers.jobs
@@ -24,6 +27,7 @@ from tenants.metadata import shared_metadata, tenant_metadata
 MODULES = (
     domain.accounts.tables,
     domain.activities.tables,
+    domain.allow_list.tables,
     domain.archive,
     domain.audit.tables,
     domain.badges.tables,
@@ -35,7 +39,9 @@ MODULES = (
     domain.pairing.tables,
     domain.people.tables,
     domain.people.transfers,
+    domain.stats.tables,
     domain.tasks.tables,
+    tenants.origins,
     tenants.registry,
     tenants.steps,
     workers.jobs,

@@ -17,16 +17,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from authz.enforcer import authorizer
 from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
+from redscarf.cors import GRAPHQL_CONTEXT, CountyCorsMiddleware, OriginDirectory
 from redscarf.credentials import award_credential
 from redscarf.credentials import issuer as credential_issuer
 from redscarf.credentials import keys as credential_keys
@@ -34,8 +35,10 @@ from redscarf.credentials import revocations as credential_revocations
 from redscarf.database import make_async_engine, make_engine, resolve_database_url
 from redscarf.downloads import archive_export, archives_download, pupil_export, template
 from redscarf.errors import DatabaseUnavailable, RedscarfError
+from redscarf.http_guard import GraphQLGuard, GraphQLOverHTTP
 from redscarf.keys import load_keys
 from redscarf.settings import Settings
+from redscarf.stats_downloads import region_export, report_export, statistics_export
 from redscarf.uploads import report, upload
 from schema import schema
 from schema.context import Context, Services
@@ -43,6 +46,7 @@ from tenants.routing import TenantRoutingMiddleware
 from tenants.sessions import TenantDirectory
 
 READY_TIMEOUT_S = 5.0
+GZIP_MIN_BYTES = 1024
 
 
 class SchemaOutdated(RedscarfError):
@@ -50,7 +54,7 @@ class SchemaOutdated(RedscarfError):
     message = "数据库尚未迁移到本版本，请运行 `redscarf db upgrade`"
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(GraphQLOverHTTP[Context]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:  # type: ignore[override]
@@ -58,6 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
         assert isinstance(response, Response)
         context = Context(request=request, response=response, services=request.app.state.services)
         await context.authenticate_early()
+        setattr(request.state, GRAPHQL_CONTEXT, context)  # CORS asks it for the caller
         return context
 
 
@@ -126,6 +131,7 @@ def create_app(
             authorizer=authorizer(),
             code_sender=sender_for(settings.login_code_sender),
         )
+        app.state.origins = OriginDirectory(engine)
         if freeze_gc:
             gc.collect()
             gc.freeze()
@@ -138,7 +144,13 @@ def create_app(
 
     return Starlette(
         routes=[
-            Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                GraphQLApp(
+                    schema, graphql_ide="graphiql", request_timeout_s=settings.request_timeout_s
+                ),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz),
             Route("/templates/{kind}.xlsx", template),
             Route("/exports/archive.{fmt}", archive_export),
@@ -150,8 +162,17 @@ def create_app(
             Route("/uploads", upload, methods=["POST"]),
             Route("/imports/{id}/report.xlsx", report),
             Route("/exports/pupils.xlsx", pupil_export),
+            Route("/exports/statistics.xlsx", statistics_export),
+            Route("/exports/region-statistics.xlsx", region_export),
+            Route("/exports/report.{fmt}", report_export),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(TenantRoutingMiddleware)],
+        # Outermost first: compress what goes out, answer CORS, guard /graphql, then route.
+        middleware=[
+            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=6),
+            Middleware(CountyCorsMiddleware),
+            Middleware(GraphQLGuard, settings=settings),
+            Middleware(TenantRoutingMiddleware),
+        ],
         lifespan=lifespan,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +42,8 @@ exchange_app = typer.Typer(help="积分兑换。", no_args_is_help=True)
 app.add_typer(exchange_app, name="exchange")
 pairing_app = typer.Typer(help="结对共建。", no_args_is_help=True)
 app.add_typer(pairing_app, name="pairing")
+stats_app = typer.Typer(help="统计汇总。", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
 user_app = typer.Typer(help="账号：运维与开发用（日常请用邀请）。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -409,6 +412,31 @@ def exchange_expire() -> None:
         lambda conn: expire_codes(conn, by="redscarf exchange expire")
     )
     console.print(f"已退还 {total} 次过期未领的兑换（{len(counties)} 个县）")
+
+
+@stats_app.command("refresh")
+@friendly_errors
+def stats_refresh(
+    county: Annotated[
+        list[str] | None, typer.Option("--county", help="只汇总这些县（区），可重复；默认全部。")
+    ] = None,
+) -> None:
+    """重新汇总各县（区）本学年的统计及所属地市、省的汇总（与后台任务相同，可重复运行）。"""
+    from domain.stats.rollup import due_counties, refresh_county
+
+    with engine() as eng:
+        if county:
+            codes = list(county)
+        else:
+            with eng.connect() as conn:  # every active county: due at any age
+                codes = due_counties(conn, dt.timedelta(0))
+                conn.rollback()  # the marks stay for the summariser
+        with Progress(console=console) as progress:
+            task = progress.add_task("汇总统计", total=len(codes))
+            for code in codes:
+                refresh_county(eng, code)
+                progress.advance(task)
+    console.print(f"已汇总 {len(codes)} 个县（区）")
 
 
 @pairing_app.command("end-lapsed")

@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     """Largest spreadsheet accepted by `POST /uploads` (a 50,000-pupil roster is about 3 MB)."""
 
+    # --- requests to /graphql (redscarf/http_guard.py) ----------------------------------------
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body `/graphql` accepts, variables included (uploads have their own)."""
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send its whole request body (slow clients are cut off: 408)."""
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds an operation may run before it is cancelled (`TIMEOUT`)."""
+    anonymous_introspection: bool = False
+    """Whether callers without credentials may query the schema (`__schema`, `__type`)."""
+
     credential_key: str | None = None
     """Base64 of the 32-byte Ed25519 key that signs badge credentials; derived from the secret
     key when unset (changing either changes the key: publish the old one while its

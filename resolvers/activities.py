@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -308,8 +308,37 @@ async def _signups(context: Context, ids: Sequence[int]) -> list[ActivitySignup]
 # --- reach -------------------------------------------------------------------------------------
 
 
-def _percent(part: int, whole: int) -> float:
+def percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
+
+
+async def townships_reached(
+    context: Context, rows: Sequence[tuple[int, int, int, int]]
+) -> list[TownshipReach]:
+    """(unit id, pupils served, person-times, current pupils) of each township as the API
+    shows them; the unit only to who may read it (the operator's aggregates are nameless)."""
+    county = (await context.tenant()).code
+    records = await context.org.unit.load_many([row[0] for row in rows])
+    found = []
+    for (_, served, times, current), record in zip(rows, records, strict=True):
+        if record is not None:
+            readable = await context.may("unit", "read", record.path)
+            found.append(TownshipReach(
+                unit=Unit.from_record(record, county) if readable else None,
+                served=Served(pupils=served, person_times=times),
+                current_pupils=current,
+                reached_percent=percent(served, current),
+            ))  # fmt: skip
+    return found
+
+
+def areas_reached(by_area: Mapping[str, tuple[int, int]]) -> list[AreaReach]:
+    """(pupils served, person-times) by urban/rural as the API shows them."""
+    return [
+        AreaReach(area=Area(a) if a in ("urban", "rural") else None,
+                  served=Served(pupils=n, person_times=times))
+        for a, (n, times) in sorted(by_area.items())
+    ]  # fmt: skip
 
 
 async def activity_reach(
@@ -334,31 +363,17 @@ async def activity_reach(
     async with context.session() as session:
         conn = await session.connection()
         found = await conn.run_sync(lambda c: reach_rules.reach(c, path, start, end))
-    county = (await context.tenant()).code
-    townships = []
-    records = await context.org.unit.load_many([t.unit_id for t in found.by_township])
-    for t, record in zip(found.by_township, records, strict=True):
-        if record is not None:
-            # The organisation is each reader's to see (the operator's aggregates are nameless).
-            readable = await context.may("unit", "read", record.path)
-            townships.append(TownshipReach(
-                unit=Unit.from_record(record, county) if readable else None,
-                served=Served(pupils=t.served.pupils, person_times=t.served.person_times),
-                current_pupils=t.current_pupils,
-                reached_percent=_percent(t.served.pupils, t.current_pupils),
-            ))  # fmt: skip
+    townships = await townships_reached(context, [
+        (t.unit_id, t.served.pupils, t.served.person_times, t.current_pupils)
+        for t in found.by_township])  # fmt: skip
     return ActivityReach(
         activities=found.activities,
         served=Served(pupils=found.served.pupils, person_times=found.served.person_times),
         current_pupils=found.current_pupils,
-        reached_percent=_percent(found.served.pupils, found.current_pupils),
+        reached_percent=percent(found.served.pupils, found.current_pupils),
         by_township=townships,
-        by_area=[
-            AreaReach(area=Area(a) if a in ("urban", "rural") else None,
-                      served=Served(pupils=s.pupils, person_times=s.person_times))
-            for a, s in sorted(found.by_area.items())
-        ],
-    )  # fmt: skip
+        by_area=areas_reached({a: (s.pupils, s.person_times) for a, s in found.by_area.items()}),
+    )
 
 
 # --- organising --------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from authz.principal import Principal, Scope
+from authz.principal import Principal
 from domain.audit.service import record_shared
 from redscarf.errors import (
     Conflict,
@@ -60,8 +60,7 @@ async def county(info: Info[Context, None]) -> County:
 async def require_onboarding(context: Context, code: str) -> Principal:
     """The operator, or a province admin for a county of that province (the same policy)."""
     principal = await context.user()
-    scopes = [Scope(g.role, g.scope) for g in principal.grants if g.county_code is None]
-    if not context.services.authorizer.allowed(scopes, "county", "create", code):
+    if not await context.may_above_counties("county", "create", code):
         raise Forbidden("只有该省的省级管理员或平台运维可以开通县（区）")
     return principal
 

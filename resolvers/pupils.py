@@ -12,7 +12,7 @@ from authz.principal import PrincipalKind
 from domain.people.names import search_key
 from redscarf.errors import InvalidInput, NotFound
 from resolvers.paging import MAX_PAGE, page_info, page_size
-from resolvers.people import PupilRecord, pupil_by_id, pupils_by_ids, pupils_page
+from resolvers.people import PupilRecord, pupils_by_ids, pupils_page
 from schema.context import Context
 from schema.ids import decode_key_cursor, encode_key_cursor
 from schema.pupils import Pupil, PupilConnection, PupilEdge, PupilStatus
@@ -123,7 +123,6 @@ async def pupil(
     pk = await context.own_id("Pupil", id)
     if pk is None:
         return None
-    scope = await context.list_scope("pupil", "read")
-    async with context.session() as session:
-        record = await pupil_by_id(session, scope, pk, user_id=await caller_user_id(context))
+    # Through the request's loader: `nodes(ids:)` of many pupils is one query, not one each.
+    record = await context.visible_pupils.load(pk)
     return Pupil.from_record(record, (await context.tenant()).code) if record else None

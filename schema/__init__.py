@@ -9,11 +9,12 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.printer import print_schema
 
+from redscarf.http_guard import IntrospectionGate
 from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import activities as activity_resolvers
+from resolvers import allow_list as allow_list_resolvers
 from resolvers import archive_exports as archive_export_resolvers
 from resolvers import badges as badge_resolvers
 from resolvers import care as care_resolvers
@@ -23,8 +24,11 @@ from resolvers import data_requests as data_request_resolvers
 from resolvers import exchange as exchange_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
+from resolvers import operations as operation_resolvers
+from resolvers import origins as origin_resolvers
 from resolvers import pairing as pairing_resolvers
 from resolvers import pupils as pupil_resolvers
+from resolvers import stats as stats_resolvers
 from resolvers import tasks as task_resolvers
 from resolvers import transfers as transfer_resolvers
 from resolvers import units as unit_resolvers
@@ -52,6 +56,7 @@ from schema.activities import (
     SignupPayload,
     SignupsPayload,
 )
+from schema.allow_list import QueryAllowList, QueryAllowListPayload
 from schema.badges import (
     AwardObjectionPayload,
     Badge,
@@ -86,8 +91,11 @@ from schema.exchange import (
 )
 from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
+from schema.limits import QueryLimits
 from schema.node import Node
+from schema.operations import Operations
 from schema.org import Unit, UnitConnection, UnitPayload
+from schema.origins import SetAllowedOriginsPayload
 from schema.pairing import (
     Pairing,
     PairingConnection,
@@ -98,6 +106,7 @@ from schema.pairing import (
     SchoolForPairing,
     SuggestedPair,
 )
+from schema.persisted import PersistedQueries
 from schema.points import ArchiveExport, ExportArchivesPayload
 from schema.pupils import (
     EnrolPupilsPayload,
@@ -106,6 +115,7 @@ from schema.pupils import (
     PupilConnection,
     PupilPayload,
 )
+from schema.stats import RegionStatistics, Statistics
 from schema.tasks import (
     CollectionTask,
     CollectionTaskConnection,
@@ -116,10 +126,15 @@ from schema.tasks import (
 )
 from schema.transfers import Transfer, TransferPayload
 
+# The static limits of one request (docs/architecture.md, "Limits"; schema/limits.py).
 # units → edges → node → children → children → children → pupilCount is depth 7; leave room.
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+# Fragments expanded. Validation compares the selections merged into one response field in
+# pairs: 400 copies of one field took about a second; at these bounds it takes milliseconds.
+MAX_FIELDS = 1000
+MAX_REPEATS = 20
 
 
 @strawberry.type(
@@ -139,6 +154,10 @@ class Query:
     node: Node | None = strawberry.field(
         resolver=unit_resolvers.node,
         description="按全局 ID 取任意对象（Relay）；与各类型自己的查询做同样的权限检查。",
+    )
+    nodes: list[Node | None] = strawberry.field(
+        resolver=unit_resolvers.nodes,
+        description="按全局 ID 列表取多个对象（最多 100 个，顺序与输入相同）；无权查看或不存在的为 null。",
     )
     pupils: PupilConnection = strawberry.field(
         resolver=pupil_resolvers.pupils,
@@ -260,10 +279,38 @@ class Query:
         resolver=accounts.audit_entries,
         description="本县（区）的审计日志，最新的在前（县级管理员）。",
     )
+    statistics: Statistics = strawberry.field(
+        resolver=stats_resolvers.statistics,
+        description="统计：某单位（默认全县）截至某日的存量和某时段的流量，实时精确计算（有统计权限的管理员、辅导员；省、市管理员只能查询全县）。",
+    )
+    region_statistics: RegionStatistics = strawberry.field(
+        resolver=stats_resolvers.region_statistics,
+        description="地市或省的汇总统计和所辖各县（区）的统计（省、市管理员和平台运维；无需指定县）。",
+    )
+    query_allow_list: QueryAllowList = strawberry.field(
+        resolver=allow_list_resolvers.query_allow_list,
+        description="本县（区）的查询白名单：已登记的查询，以及是否只接受它们（县级管理员）。",
+    )
+    operations: Operations = strawberry.field(
+        resolver=operation_resolvers.operations,
+        description="平台运维视图：各县（区）租户的规模和 schema 版本，后台任务的排队、失败和重试（只有平台运维）。",
+    )
 
 
 @strawberry.type(description="变更。")
 class Mutation:
+    register_queries: QueryAllowListPayload = strawberry.field(
+        resolver=allow_list_resolvers.register_queries,
+        description="登记本县（区）应用使用的查询（须是有效操作；同一全文再次登记只更新名称；县级管理员）。",
+    )
+    unregister_query: QueryAllowListPayload = strawberry.field(
+        resolver=allow_list_resolvers.unregister_query,
+        description="删除一个已登记的查询（县级管理员）。",
+    )
+    set_allow_list_enforced: QueryAllowListPayload = strawberry.field(
+        resolver=allow_list_resolvers.set_allow_list_enforced,
+        description="只接受已登记的查询，或取消这一限制；白名单为空时不能开启（县级管理员不受限制）。",
+    )
     create_county: CreateCountyPayload = strawberry.field(
         resolver=county_resolvers.create_county,
         description=(
@@ -648,6 +695,10 @@ class Mutation:
     revoke_api_key: OkPayload = strawberry.field(
         resolver=accounts.revoke_api_key, description="吊销应用密钥，立即生效。"
     )
+    set_allowed_origins: SetAllowedOriginsPayload = strawberry.field(
+        resolver=origin_resolvers.set_allowed_origins,
+        description="登记本县（区）网页前端的来源，浏览器中的页面才能跨域调用本接口（县级管理员）。",
+    )
 
 
 schema = RedscarfSchema(
@@ -676,9 +727,17 @@ schema = RedscarfSchema(
     # last — under concurrency one request's errors went out unmasked (the leak test saw it).
     extensions=[
         PresentErrors,
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        IntrospectionGate,
+        PersistedQueries,
+        # Last: it runs the validation itself, after its cheaper checks (schema/limits.py).
+        partial(
+            QueryLimits,
+            max_depth=MAX_DEPTH,
+            max_aliases=MAX_ALIASES,
+            max_tokens=MAX_TOKENS,
+            max_fields=MAX_FIELDS,
+            max_repeats=MAX_REPEATS,
+        ),
     ],
 )
 

@@ -256,6 +256,14 @@ class Context:
     ) -> bool:
         return self.services.authorizer.allowed(await self.scopes(county), res, act, target, rels)
 
+    async def may_above_counties(self, res: str, act: str, target: str = "") -> bool:
+        """A decision above any one county (onboarding, a region's statistics, operations),
+        by the caller's roles that name no county."""
+        principal = await self.user()
+        return self.services.authorizer.allowed(
+            principal.scopes_outside_counties(), res, act, target
+        )
+
     async def require(self, res: str, act: str, target: str = "", rels: str = "") -> None:
         if not await self.may(res, act, target, rels):
             raise Forbidden()

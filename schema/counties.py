@@ -45,6 +45,20 @@ class County:
             return None
         return (await info.context.county_stats.load(self.code)).counselors
 
+    @strawberry.field(
+        description=(
+            "允许跨域调用本接口的网页来源（本县自己的前端，按字母序；CORS）；"
+            "县级管理员用 setAllowedOrigins 登记。无权查看时为空。"
+        )
+    )
+    async def allowed_origins(self, info: Info[Context, None]) -> list[str] | None:
+        from resolvers.origins import allowed_origins  # it imports this module
+
+        county = await info.context.county(self.code)
+        if not await info.context.may("county", "read", COUNTY_ROOT, county=county):
+            return None
+        return await allowed_origins(info.context, self.code)
+
 
 @strawberry.input(description="开通一个县（区）租户所需的信息。")
 class CreateCountyInput:

@@ -1,7 +1,8 @@
 """How errors reach clients: a stable `extensions.code` and a Chinese message, nothing else.
 
 A `RedscarfError` raised anywhere in a resolver becomes a GraphQL error with its code and
-message. Errors of the GraphQL layer itself (syntax, validation, limits) keep their message.
+message. Errors of the GraphQL layer itself (syntax, validation) keep their message; the limits
+(`schema.limits`) have their own codes.
 Anything else is an internal error: its text (SQL, paths, values) is never sent to the
 client, only logged by `RedscarfSchema.process_errors`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -17,6 +19,7 @@ from strawberry.schema import Schema
 from strawberry.types import ExecutionContext
 
 from redscarf.errors import RedscarfError
+from schema.limits import parse_refusal
 
 log = logging.getLogger("redscarf.graphql")
 
@@ -30,6 +33,8 @@ def present_error(error: GraphQLError) -> GraphQLError:
         message, code = original.message, original.code
     elif original is None:
         message, code = error.message, (error.extensions or {}).get("code", "GRAPHQL_INVALID")
+        if (limit := parse_refusal(error)) is not None:  # the parser's limits, in English
+            message, code = limit.message, limit.code
     else:
         message, code = INTERNAL.message, INTERNAL.code
     return GraphQLError(
@@ -68,3 +73,15 @@ class RedscarfSchema(Schema):
                 error.original_error, RedscarfError
             ):
                 log.error("GraphQL resolver failed", exc_info=error.original_error)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        result = await super().execute(*args, **kwargs)
+        # An extension that refuses an operation before it is parsed (persisted queries, the
+        # allow-list) ends it by raising, and so may a failure of what it reads: no extension
+        # sees that error, so it is presented here (anything unexpected as INTERNAL_ERROR; it
+        # was logged by `process_errors`).
+        if getattr(result, "errors", None):
+            result.errors = [
+                present_error(e) if e.original_error is not None else e for e in result.errors
+            ]
+        return result

@@ -1068,6 +1068,13 @@ OPERATIONS: dict[str, Op] = {
         PUPIL,
         lambda world, services, place: {"id": pupil_id(place, world)},
     ),
+    "nodes": Op(
+        "query($id: ID!) { nodes(ids: [$id]) { ... on Pupil { name } } }",
+        "nodes",
+        "object",
+        PUPIL,
+        lambda world, services, place: {"id": pupil_id(place, world)},
+    ),
     "pupils": Op(
         "query($under: ID) { pupils(first: 100, under: $under) { edges { node { name } } } }",
         "pupils",
@@ -1321,6 +1328,29 @@ OPERATIONS: dict[str, Op] = {
         "suggestedPairs",
         "county",
         table(F, anonymous=U, province_admin="allowed", prefecture_admin="allowed"),
+    ),
+    "statistics": Op(
+        "{ statistics { asOf currentPupils } }",
+        "statistics",
+        "county",
+        # the whole county's: `statistics read` at its root (regional roles: the county whole)
+        county_wide(
+            F, county_admin="ok", province_admin="ok", prefecture_admin="ok", operator="ok"
+        ),
+    ),
+    "regionStatistics": Op(
+        '{ regionStatistics(code: "52") { code name } }',
+        "regionStatistics",
+        "county",
+        # the province's rollup, whatever county the request is routed to: its admins'
+        table(F, anonymous=U, province_admin="ok", operator="ok"),
+    ),
+    "operations": Op(
+        "{ operations { latestSchemaVersion tenants { code } } }",
+        "operations",
+        "county",
+        # the platform's view, whatever county the request is routed to: the operator's alone
+        table(F, anonymous=U, operator="ok"),
     ),
     "activities": Op(
         "{ activities(first: 100) { edges { node { title } } } }",
@@ -2081,11 +2111,46 @@ OPERATIONS: dict[str, Op] = {
         project_publishing(),
         _project_at("carried_out"),
     ),
+    "queryAllowList": Op(
+        "{ queryAllowList { enforced } }",
+        "queryAllowList",
+        "county",
+        # the county's own apps' queries: its admin's to keep (an empty, open list here)
+        county_wide(F, county_admin="allowed"),
+    ),
+    "registerQueries": Op(
+        'mutation { registerQueries(input: {queries: [{name: "我", query: "{ me { name } }"}]})'
+        " { allowList { enforced } userErrors { code } } }",
+        "registerQueries",
+        "county",
+        county_wide(F, county_admin="ok"),
+    ),
+    "unregisterQuery": Op(
+        'mutation { unregisterQuery(input: {hash: "00"}) { userErrors { code } } }',
+        "unregisterQuery",
+        "county",
+        # (nothing registered under that hash: the admin gets the user error, others no say)
+        county_wide(F, county_admin="allowed"),
+    ),
+    "setAllowListEnforced": Op(
+        "mutation { setAllowListEnforced(input: {enforced: false}) { allowList { enforced } } }",
+        "setAllowListEnforced",
+        "county",
+        county_wide(F, county_admin="allowed"),
+    ),
     "setPupilPairingLimit": Op(
         "mutation { setPupilPairingLimit(input: {limit: 2}) { limit userErrors { code } } }",
         "setPupilPairingLimit",
         "county",
         # the county's rule: its admin's
+        county_wide(F, county_admin="ok"),
+    ),
+    "setAllowedOrigins": Op(
+        'mutation { setAllowedOrigins(input: {origins: ["https://app.example.cn"]}) '
+        "{ county { allowedOrigins } userErrors { code } } }",
+        "setAllowedOrigins",
+        "county",
+        # the web origins of the county's own frontends: its admin's
         county_wide(F, county_admin="ok"),
     ),
     "givePairingConsent": Op(

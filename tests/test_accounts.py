@@ -904,9 +904,17 @@ async def test_every_mutation_of_the_schema_leaves_an_audit_entry(
         from tests.test_care_api import run_care
 
         await run_care(client, admin, county, engine)
+        from tests.test_persisted import run_allow_list
+
+        await run_allow_list(client, admin)
         await do(
             "mutation($u: ID!) { exportArchives(input: {unitId: $u}) { archiveExport { done } } }",
             {"u": squadron_id},
+            headers=admin,
+        )
+        await do(
+            'mutation { setAllowedOrigins(input: {origins: ["https://audit.example.cn"]}) '
+            "{ userErrors { code } } }",
             headers=admin,
         )
         admin_name = account(client, "county_admin", county.code)

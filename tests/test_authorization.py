@@ -45,8 +45,8 @@ async def client(settings: Settings, async_engine: AsyncEngine) -> AsyncIterator
 def _present(value: Any) -> bool:
     if value is None:
         return False
-    if isinstance(value, list):
-        return bool(value)
+    if isinstance(value, list):  # e.g. `nodes`: null for each object out of sight
+        return any(v is not None for v in value)
     if isinstance(value, dict):
         if "edges" in value:
             return bool(value["edges"])

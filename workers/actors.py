@@ -14,13 +14,11 @@ from uuid import UUID
 
 import dramatiq
 from dramatiq.broker import Broker
-from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine
 
 from tenants.sessions import Tenant, load_tenant, tenant_connection
 from workers.broker import current_runtime
 from workers.config import JobSettings
-from workers.jobs import county_summaries
 from workers.state import finish_job, job_context, running_job, start_job
 
 
@@ -90,54 +88,17 @@ def populate_county(county_code: str, pupils: int, seed: int, job_id: str) -> di
     return {"pupils": created}
 
 
-def county_figures(engine: Engine, tenant: Tenant) -> dict[str, Any]:
-    """The county's headline figures, read as the county's own role."""
-    from domain.org.tables import units
-    from domain.people.tables import counselors, guardian_bindings, guardians, pupils
-
-    def by(conn: Any, column: Any) -> dict[str, int]:
-        rows = conn.execute(select(column, func.count()).group_by(column)).all()
-        return {str(key): int(n) for key, n in rows}
-
-    with tenant_connection(engine, tenant) as conn:
-        return {
-            "units_by_kind": by(conn, units.c.kind),
-            "pupils_by_status": by(conn, pupils.c.status),
-            "counselors_by_kind": by(conn, counselors.c.kind),
-            "guardians": conn.execute(select(func.count()).select_from(guardians)).scalar_one(),
-            "pupils_bound": conn.execute(
-                select(func.count(func.distinct(guardian_bindings.c.pupil_id))).where(
-                    guardian_bindings.c.ended_at.is_(None)
-                )
-            ).scalar_one(),
-        }
-
-
 @job_actor(time_limit=30 * 60 * 1000)
 def refresh_county_summary(county_code: str, job_id: str) -> dict[str, Any]:
-    """Recount a county's figures into `shared.county_summaries` (an upsert: idempotent)."""
-    engine = current_runtime().engine
+    """Recount a county's figures into `shared.county_summaries` and recompute its province
+    and prefecture (idempotent: nothing is added to a total, see `domain.stats.rollup`)."""
+    from domain.stats.rollup import refresh_county
+
     job = running_job()
-    job.progress(0, 2, "统计中")
-    figures = county_figures(engine, county_tenant(engine, county_code))
-    job.progress(1, 2, "写入汇总")
-    with engine.begin() as conn:
-        values = {
-            "county_code": county_code,
-            "figures": figures,
-            "computed_at": func.now(),
-            "job_id": UUID(job_id),
-        }
-        conn.execute(
-            insert(county_summaries)
-            .values(**values)
-            .on_conflict_do_update(
-                index_elements=["county_code"],
-                set_={k: v for k, v in values.items() if k != "county_code"},
-            )
-        )
-    job.progress(2, 2, "完成")
-    return figures
+    job.progress(0, 1, "统计中")
+    figures = refresh_county(current_runtime().engine, county_code, UUID(job_id))
+    job.progress(1, 1, "完成")
+    return {"pupils": figures.current_pupils, "guardians": figures.guardians}
 
 
 @job_actor(time_limit=2 * 3600 * 1000)

@@ -22,6 +22,14 @@ class JobSettings(BaseSettings):
     no broker of its own) and those a crash left `pending`: how long an import waits to start.
     A pass is one indexed query."""
 
+    summary_interval: float = 60.0
+    """Seconds between two passes of the summariser, which turns the marks of changed counties
+    into summary jobs: how stale a province's figures may be after a change."""
+
+    summary_max_age_hours: float = 24.0
+    """A county's summary is recomputed at least this often, changed or not (the schedule:
+    the academic year and "as of today" move on by themselves)."""
+
     max_retries: int = 3
     """Retries of a failing job before it ends `failed`."""
 

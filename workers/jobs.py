@@ -12,6 +12,7 @@ import enum
 
 from sqlalchemy import (
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -70,6 +71,8 @@ county_summaries = Table(
         primary_key=True,
     ),
     Column("figures", JSONB, nullable=False, comment="Counts by kind and status (see actors)"),
+    Column("as_of", Date, comment="Stocks as of this day"),
+    Column("since", Date, comment="Flows from this day (the academic year's start)"),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("job_id", UUID(as_uuid=True), comment="The refresh_county_summary job that wrote it"),
     comment="Each county's figures, written by the refresh_county_summary job; the province "

@@ -1,11 +1,12 @@
 """Running workers: `redscarf worker` (one or more processes) and an in-process worker.
 
-Each worker process runs a dramatiq `Worker` (threads consuming the queue) and the relay
-that sends jobs a crash left `pending`.
+Each worker process runs a dramatiq `Worker` (threads consuming the queue), the relay that
+sends jobs a crash left `pending`, and the summariser that keeps the statistics fresh.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import signal
@@ -20,6 +21,7 @@ from redscarf.settings import Settings
 from workers.broker import JobRuntime, open_runtime
 from workers.config import JobSettings
 from workers.outbox import Relay
+from workers.summariser import Summariser
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,16 @@ def in_process_worker(
             runtime.job_settings.relay_interval,
         )
         relay.start()
+        summariser = Summariser(
+            runtime.engine,
+            runtime.job_settings.summary_interval,
+            dt.timedelta(hours=runtime.job_settings.summary_max_age_hours),
+        )
+        summariser.start()
         try:
             yield runtime
         finally:
+            summariser.stop()
             relay.stop()
             worker.stop(timeout=30_000)
 

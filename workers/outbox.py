@@ -225,25 +225,47 @@ def _send_quietly(send: Any) -> None:
         log.exception("could not send job(s) now; the relay will")
 
 
-class Relay(threading.Thread):
-    """Sends, every `interval` seconds, whatever a crash left `pending`."""
+class Periodic(threading.Thread):
+    """A pass of work every `interval` seconds until stopped (the first at once, or after one
+    interval); a failed pass is logged and the next one comes as usual."""
 
-    def __init__(self, engine: Engine, broker: Broker, queue_name: str, interval: float) -> None:
-        super().__init__(name="redscarf-relay", daemon=True)
-        self.engine = engine
-        self.broker = broker
-        self.queue_name = queue_name
+    name_of_pass = "pass"
+    at_once = True
+
+    def __init__(self, name: str, interval: float) -> None:
+        super().__init__(name=name, daemon=True)
         self.interval = interval
         self.stopping = threading.Event()
 
+    def pass_once(self) -> None:
+        raise NotImplementedError
+
     def run(self) -> None:
-        while not self.stopping.is_set():
+        if not self.at_once and self.stopping.wait(self.interval):
+            return
+        while True:
             try:
-                send_pending(self.engine, self.broker, self.queue_name)
+                self.pass_once()
             except Exception:
-                log.exception("relay pass failed; retrying in %.0f s", self.interval)
-            self.stopping.wait(self.interval)
+                log.exception("%s failed; retrying in %.0f s", self.name_of_pass, self.interval)
+            if self.stopping.wait(self.interval):
+                return
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
         self.join(timeout)
+
+
+class Relay(Periodic):
+    """Sends, every `interval` seconds, whatever a crash left `pending`."""
+
+    name_of_pass = "relay pass"
+
+    def __init__(self, engine: Engine, broker: Broker, queue_name: str, interval: float) -> None:
+        super().__init__("redscarf-relay", interval)
+        self.engine = engine
+        self.broker = broker
+        self.queue_name = queue_name
+
+    def pass_once(self) -> None:
+        send_pending(self.engine, self.broker, self.queue_name)
