@@ -20,8 +20,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.types.unset import UnsetType
 
 from authz.enforcer import authorizer
 from domain.accounts.senders import sender_for
@@ -37,8 +38,10 @@ from redscarf.downloads import archive_export, archives_download, pupil_export, 
 from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.http_guard import GraphQLGuard, GraphQLOverHTTP
 from redscarf.keys import load_keys
+from redscarf.live import LiveHub
 from redscarf.settings import Settings
 from redscarf.stats_downloads import region_export, report_export, statistics_export
+from redscarf.subscribers import accept_subscriber
 from redscarf.uploads import report, upload
 from schema import schema
 from schema.context import Context, Services
@@ -58,12 +61,15 @@ class GraphQLApp(GraphQLOverHTTP[Context]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:  # type: ignore[override]
-        assert isinstance(request, Request)
-        assert isinstance(response, Response)
         context = Context(request=request, response=response, services=request.app.state.services)
+        if isinstance(request, WebSocket):
+            return context  # its caller is known from `connection_init` (`on_ws_connect`)
         await context.authenticate_early()
         setattr(request.state, GRAPHQL_CONTEXT, context)  # CORS asks it for the caller
         return context
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | UnsetType:  # type: ignore[override]
+        return await accept_subscriber(context)
 
 
 async def healthz(request: Request) -> Response:
@@ -130,6 +136,7 @@ def create_app(
             authenticator=Authenticator(settings, keys, engine),
             authorizer=authorizer(),
             code_sender=sender_for(settings.login_code_sender),
+            live=LiveHub(engine.url),
         )
         app.state.origins = OriginDirectory(engine)
         if freeze_gc:
@@ -138,19 +145,18 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.services.live.close()
             sync_engine.dispose()
             if async_engine is None:
                 await engine.dispose()
 
+    graphql = GraphQLApp(
+        schema, graphql_ide="graphiql", request_timeout_s=settings.request_timeout_s
+    )
     return Starlette(
         routes=[
-            Route(
-                "/graphql",
-                GraphQLApp(
-                    schema, graphql_ide="graphiql", request_timeout_s=settings.request_timeout_s
-                ),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/templates/{kind}.xlsx", template),
             Route("/exports/archive.{fmt}", archive_export),

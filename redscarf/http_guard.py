@@ -23,6 +23,7 @@ Every refusal is `{"errors": [{"message": <Chinese>, "extensions": {"code": <COD
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -43,6 +44,7 @@ from strawberry.http.ides import GraphQL_IDE
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
@@ -58,6 +60,10 @@ INTERNAL_CODE = RedscarfError.code
 
 
 # --- refusals --------------------------------------------------------------------------------
+
+
+CONNECTION_INIT_TIMEOUT_S = 10
+"""Seconds a new live-updates connection has to send `connection_init`."""
 
 
 class HttpRefusal(RedscarfError):
@@ -293,7 +299,18 @@ class GraphQLOverHTTP(GraphQL[C, None]):
         request_timeout_s: float,
         graphql_ide: GraphQL_IDE | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide=graphql_ide)
+        super().__init__(
+            schema,
+            graphql_ide=graphql_ide,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=dt.timedelta(seconds=CONNECTION_INIT_TIMEOUT_S),
+            # Counted by `resolvers.live` instead, with a code and a message in Chinese.
+            max_subscriptions_per_connection=None,
+            # Every origin may open the socket: a subscriber carries its credentials in its
+            # `connection_init` payload (nothing ambient to abuse), and its county's allowed
+            # origins are checked once it is known (`redscarf.subscribers`).
+            allowed_origins=("*",),
+        )
         self.request_timeout_s = request_timeout_s
 
     def should_render_graphql_ide(self, request: Any) -> bool:

@@ -94,4 +94,10 @@ def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
         )
 
     with _worker(settings) if demo else nullcontext():
-        uvicorn.run(create_app(settings, freeze_gc=True), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings, freeze_gc=True),
+            host=host,
+            port=port,
+            log_level="info",
+            ws="websockets-sansio",  # live updates (`websockets` is a dependency)
+        )

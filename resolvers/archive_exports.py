@@ -29,6 +29,7 @@ def _export(row: Any, county: str) -> ArchiveExport:
         pupils=row.pupils,
         download_url=f"/exports/archives/{global_id}.zip" if row.has_content else None,
         created_at=row.created_at,
+        job_id=row.job_id,
     )
 
 
@@ -42,6 +43,7 @@ async def load_export(context: Context, pk: int) -> Any:
                     archive_exports.c.pupils,
                     archive_exports.c.requested_by,
                     archive_exports.c.created_at,
+                    archive_exports.c.job_id,
                     archive_exports.c.content.is_not(None).label("has_content"),
                     jobs.c.state.label("job_state"),
                 )

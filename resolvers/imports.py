@@ -47,6 +47,7 @@ _COLUMNS = (
     roster_imports.c.created_at,
     roster_imports.c.finished_at,
     uploads.c.filename,
+    roster_imports.c.job_id,
     jobs.c.state.label("job_state"),
     jobs.c.progress,
     jobs.c.total,
@@ -80,6 +81,7 @@ def _import(row: Any, county_code: str) -> RosterImport:
         report_url=f"/imports/{global_id}/report.xlsx" if row.has_report else None,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        job_id=row.job_id,
     )
 
 

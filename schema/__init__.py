@@ -12,6 +12,7 @@ import strawberry
 from strawberry.printer import print_schema
 
 from redscarf.http_guard import IntrospectionGate
+from redscarf.subscribers import TransportRules
 from resolvers import accounts, pupil_mutations, unit_mutations
 from resolvers import activities as activity_resolvers
 from resolvers import allow_list as allow_list_resolvers
@@ -24,6 +25,7 @@ from resolvers import data_requests as data_request_resolvers
 from resolvers import exchange as exchange_resolvers
 from resolvers import guardians as guardian_resolvers
 from resolvers import imports as import_resolvers
+from resolvers import jobs as job_resolvers
 from resolvers import operations as operation_resolvers
 from resolvers import origins as origin_resolvers
 from resolvers import pairing as pairing_resolvers
@@ -91,7 +93,9 @@ from schema.exchange import (
 )
 from schema.guardians import BindingCodePayload, BindPupilPayload
 from schema.imports import ImportRosterPayload, RosterImport
+from schema.jobs import Job
 from schema.limits import QueryLimits
+from schema.live import Subscription
 from schema.node import Node
 from schema.operations import Operations
 from schema.org import Unit, UnitConnection, UnitPayload
@@ -181,6 +185,10 @@ class Query:
     archive_export: ArchiveExport | None = strawberry.field(
         resolver=archive_export_resolvers.archive_export,
         description="一次成长档案导出的进展和下载地址（发起人，或可查看全县队员的管理员）。",
+    )
+    job: Job | None = strawberry.field(
+        resolver=job_resolvers.job,
+        description="一个后台任务的进展（县内发起后台任务的管理员和辅导员）；也可用订阅 job 实时跟进。",
     )
     badge_awards: list[BadgeAward] = strawberry.field(
         resolver=badge_resolvers.badge_awards_list,
@@ -704,6 +712,7 @@ class Mutation:
 schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[
         Unit,
         Pupil,
@@ -728,6 +737,7 @@ schema = RedscarfSchema(
     extensions=[
         PresentErrors,
         IntrospectionGate,
+        TransportRules,
         PersistedQueries,
         # Last: it runs the validation itself, after its cheaper checks (schema/limits.py).
         partial(

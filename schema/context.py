@@ -23,8 +23,10 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from authz.enforcer import Authorizer, ListScope
@@ -36,6 +38,7 @@ from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
 from redscarf.errors import Forbidden, RedscarfError, Unauthenticated
 from redscarf.keys import Keys
+from redscarf.live import LiveHub
 from redscarf.settings import Settings
 from resolvers.ledger import Balance, Entry, HistoryKey, balances, histories
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
@@ -63,13 +66,22 @@ class Services:
     authenticator: Authenticator
     authorizer: Authorizer
     code_sender: CodeSender
+    live: LiveHub
+    """Which committed changes the process's subscriptions wait on."""
 
 
 @dataclass
 class Context:
-    request: Request
-    response: Response
+    request: Request | WebSocket
+    """The HTTP request, or the WebSocket of a subscriber's connection (one context serves
+    every operation of that connection; see `forget`)."""
+    response: Response | WebSocket
     services: Services
+    connection_params: dict[str, Any] | None = None
+    """A WebSocket's `connection_init` payload (set by strawberry): the subscriber's
+    credentials and county, as the headers of a request would carry them."""
+    following: int = field(default=0, init=False)
+    """Subscriptions running on this WebSocket (see `resolvers.live`)."""
     org: OrgLoaders = field(init=False)
     county_stats: DataLoader[str, CountyStats] = field(init=False)
     reveals: DataLoader[tuple[str, int, str], bool] = field(init=False)
@@ -208,16 +220,40 @@ class Context:
             if self._principal is None:
                 client = self.request.client.host if self.request.client else None
                 self._principal = await self.services.authenticator.authenticate(
-                    self.request.headers, client
+                    self.headers, client
                 )
         return self._principal
 
     async def authenticate_early(self) -> None:
         """Authenticate now if credentials were sent (an error is raised again when a field
         needs the caller), so that validation errors know whether the caller signed in."""
-        if {"authorization", "x-api-key"} & set(self.request.headers.keys()):
+        if {"authorization", "x-api-key"} & set(self.headers.keys()):
             with contextlib.suppress(RedscarfError):
                 await self.principal()
+
+    @property
+    def headers(self) -> Headers:
+        """The request's headers; a subscriber's are those of its `connection_init` payload
+        (a browser cannot set headers on a WebSocket), over those of its handshake."""
+        if not self.connection_params:
+            return self.request.headers
+        given = {k.lower(): v for k, v in self.connection_params.items() if isinstance(v, str)}
+        handshake = [(k, v) for k, v in self.request.headers.items() if k not in given]
+        return Headers(raw=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in
+                            [*handshake, *given.items()] if v.isascii()])  # fmt: skip
+
+    async def reauthenticate(self) -> Principal:
+        """Authenticate again (a subscriber's session may have ended, or its roles changed)."""
+        async with self._lock:
+            self._principal = None
+        self._tenant = None
+        return await self.principal()
+
+    def forget(self) -> None:
+        """Empty every DataLoader's cache: a subscription reads afresh at each change."""
+        for loader in (*vars(self).values(), *vars(self.org).values()):
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
 
     @property
     def signed_in(self) -> bool:

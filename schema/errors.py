@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.schema import Schema
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import PreExecutionError
 
 from redscarf.errors import RedscarfError
 from schema.limits import parse_refusal
@@ -85,3 +88,28 @@ class RedscarfSchema(Schema):
                 present_error(e) if e.original_error is not None else e for e in result.errors
             ]
         return result
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        # The same for a subscription: strawberry's WebSocket handler would end it with no
+        # word (`complete` alone) when an extension raises.
+        return _presented(await super().stream(*args, **kwargs))
+
+
+async def _presented(source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """A subscription's results, each presented, and none that repeats the one before: a
+    subscriber woken by a change it cannot see (a field it did not select, an announcement
+    that arrived late) is sent nothing, so every answer it gets is news."""
+    last: tuple[Any, Any] | None = None
+    try:
+        async with aclosing(source):
+            async for result in source:
+                errors = [e.formatted for e in result.errors or []]
+                if (result.data, errors) == last:
+                    continue
+                last = (result.data, errors)
+                yield result
+    except Exception as exc:
+        if not isinstance(exc, RedscarfError):
+            log.error("GraphQL operation failed", exc_info=exc)
+        error = GraphQLError(str(exc), original_error=exc)
+        yield PreExecutionError(data=None, errors=[present_error(error)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from uuid import UUID
 
 import strawberry
 
@@ -65,6 +66,8 @@ class RosterImport(Node):
     )
     created_at: dt.datetime = strawberry.field(description="开始时间。")
     finished_at: dt.datetime | None = strawberry.field(description="结束时间。")
+    job_id: strawberry.Private[UUID | None] = None
+    """The job that runs it (what its subscribers wait on)."""
 
 
 @strawberry.input(description="导入一份已上传的名册（先以 POST /uploads 上传文件，得到其 ID）。")

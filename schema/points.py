@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from uuid import UUID
 
 import strawberry
 
@@ -69,6 +70,8 @@ class ArchiveExport:
         description="下载地址（zip：可打印的 HTML 与 JSON），凭同样的登录凭证下载，保留数日。"
     )
     created_at: dt.datetime = strawberry.field(description="开始时间。")
+    job_id: strawberry.Private[UUID | None] = None
+    """The job that makes it (what its subscribers wait on)."""
 
 
 @strawberry.input(description="导出一个中队或学校（或乡镇、全县）所有队员的成长档案。")

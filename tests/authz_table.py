@@ -309,6 +309,26 @@ def _an_archive_export(world: World, services: Any, place: str) -> dict[str, Any
     return {"id": gid("ArchiveExport", side.county.code, pk)}
 
 
+JOB_READERS = ("operator", "county_admin", "township_admin", "brigade_counselor",
+               "squadron_counselor", "county_app")  # fmt: skip
+
+
+def _a_job(world: World, services: Any, place: str) -> dict[str, Any]:
+    """A refund job of county A (or B, for `other`)."""
+    from sqlalchemy import insert
+
+    from workers.jobs import jobs
+
+    side = world.b if place == "other" else world.a
+    with services.sync_engine.begin() as conn:
+        pk = conn.execute(
+            insert(jobs)
+            .values(county_code=side.county.code, actor="refund_activity")
+            .returning(jobs.c.id)
+        ).scalar_one()
+    return {"id": str(pk)}
+
+
 def counselor_write(found: str = "UNIT_NOT_FOUND") -> dict[str, Expect]:
     """Appointing in a unit (`found`: what another county's unit or counselor gives)."""
     return {
@@ -1159,6 +1179,14 @@ OPERATIONS: dict[str, Op] = {
         # whoever started it, or reaches the whole county for its kind
         {**table("hidden", anonymous=U), "county_admin": ("ok", "ok", "hidden")},
         _an_import,
+    ),
+    "job": Op(
+        "query($id: ID!) { job(id: $id) { state } }",
+        "job",
+        "object",
+        # the staff who start jobs; another county's job is not seen (row-level security)
+        {**table(F, anonymous=U), **{role: ("ok", "ok", "hidden") for role in JOB_READERS}},
+        _a_job,
     ),
     "incomingTransfers": Op(
         "{ incomingTransfers { pupilName } }",

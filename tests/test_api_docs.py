@@ -1,7 +1,8 @@
 """The documentation for frontend builders (`docs/api/`) is true: its examples run as written,
 and its list of error codes is complete.
 
-Every ```graphql block of `docs/api/**/*.md` is sent to `/graphql` over real HTTP, top to
+Every ```graphql block of `docs/api/**/*.md` is sent to `/graphql` over real HTTP (a
+subscription over a WebSocket to the app served on a loopback port: its first answer), top to
 bottom per page, against a small world this test builds for each page (a county with an urban
 and a rural township, a school and a squadron in each, a team, pupils with points, a guardian
 bound to one of them, a partner with an item on sale, a published activity, a work task and
@@ -45,11 +46,13 @@ import logging
 import random
 import re
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
+import pytest_asyncio
 from sqlalchemy import Engine, insert, select
 
 from domain.accounts.service import create_user
@@ -72,6 +75,7 @@ from tests.graphql_client import (
     sign_in_as,
     tenant_of,
 )
+from tests.live_client import connected, served
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "api"
@@ -479,11 +483,14 @@ def at_path(data: Any, path: str) -> Any:
     return data
 
 
-async def run(gql: GraphQLClient, world: World, example: Example) -> dict[str, Any]:
+async def run(gql: GraphQLClient, world: World, example: Example, live: str) -> dict[str, Any]:
     headers = world.headers(example)
     variables = world.fill(example.variables)
     leftover = re.search(r'"\$[A-Z]', example.text)
     assert leftover is None, f"{example.where}: placeholders go in the variables, not the text"
+    if example.text.lstrip().startswith("subscription"):
+        answer = await first_answer(live, headers, example.text, variables)
+        return check(world, example, answer)
     body: dict[str, Any] = {"variables": variables}
     send = example.note("send") or "text"
     assert send in ("text", "hash", "text+hash"), f"{example.where}: `# send: {send}`?"
@@ -498,7 +505,25 @@ async def run(gql: GraphQLClient, world: World, example: Example) -> dict[str, A
     else:
         response = await gql.http.post("/graphql", json=body, headers=headers)
     assert response.status_code == 200, f"{example.where}: HTTP {response.status_code}"
-    answer: dict[str, Any] = response.json()
+    return check(world, example, response.json())
+
+
+async def first_answer(
+    url: str, headers: dict[str, str], query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """A subscription's first answer over the WebSocket, as a GraphQL response."""
+    async with connected(url, headers) as subscriber:
+        sid = await subscriber.subscribe(query, variables)
+        message = await subscriber.receive()
+    assert message.get("id") == sid, message
+    if message["type"] == "error":
+        return {"errors": message["payload"]}
+    assert message["type"] == "next", message
+    answer: dict[str, Any] = message["payload"]
+    return answer
+
+
+def check(world: World, example: Example, answer: dict[str, Any]) -> dict[str, Any]:
     codes = codes_in(answer)
     expected = example.note("expect")
     if expected:
@@ -532,9 +557,16 @@ def page_id(page: Path) -> str:
 EXAMPLE_PAGES = [page for page in PAGES if examples(page)]
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def live(gql: GraphQLClient) -> AsyncIterator[str]:
+    """The app on a loopback port too, for the subscriptions (a WebSocket needs a server)."""
+    async with served(gql.app) as url:
+        yield url
+
+
 @pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=page_id)
 async def test_the_examples_of_a_page_run_as_written(
-    page: Path, gql: GraphQLClient, engine: Engine, make_county: Any
+    page: Path, gql: GraphQLClient, engine: Engine, make_county: Any, live: str
 ) -> None:
     found = examples(page)
     world = World(gql, engine, make_county)
@@ -544,7 +576,7 @@ async def test_the_examples_of_a_page_run_as_written(
     logger.addHandler(catcher)
     try:
         for example in found:
-            await run(gql, world, example)
+            await run(gql, world, example, live)
     finally:
         logger.removeHandler(catcher)
 
@@ -554,7 +586,7 @@ def test_the_pages_are_there_and_every_example_names_who_sends_it() -> None:
     domains = ("organisation", "pupils", "badges", "points", "activities", "exchange", "tasks",
                "archive", "pairing", "care", "statistics", "imports", "allow-list")  # fmt: skip
     required = ["README.md", "authentication.md", "tenancy.md", "conventions.md", "errors.md",
-                "limits.md", "domains/README.md", *(f"domains/{d}.md" for d in domains)]  # fmt: skip
+                "limits.md", "live.md", "domains/README.md", *(f"domains/{d}.md" for d in domains)]  # fmt: skip
     assert not [page for page in required if page not in names]
     for page in PAGES:
         for example in examples(page):

@@ -3,6 +3,7 @@ nothing in it builds the demo, prints demo accounts with tokens, and answers ove
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,8 +16,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import _drop_database, _prepare_database
+from tests.live_client import PROTOCOL
 from tests.test_cli import REDSCARF
 
 TOKEN_AFTER = re.compile(r"^\s+(demo-[\w-]+)\s.*\n\s+(\S+\.\S+\.\S+)\s*$", re.MULTILINE)
@@ -95,6 +98,17 @@ def test_serve_demo_builds_the_demo_and_answers_with_the_printed_tokens(
         grades = {e["node"]["grade"] for e in roster["pupils"]["edges"]}
         assert roster["pupils"]["edges"]
         assert len(grades) == 1  # one squadron: one grade
+
+        # Live updates are served too: a WebSocket signs in and follows (here: no such job).
+        with ws_connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=[PROTOCOL]) as ws:
+            ws.send(json.dumps({"type": "connection_init",
+                                "payload": {"Authorization": f"Bearer {admin}"}}))  # fmt: skip
+            assert json.loads(ws.recv(timeout=30))["type"] == "connection_ack"
+            query = 'subscription { job(id: "00000000-0000-4000-8000-000000000000") { state } }'
+            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            answer = json.loads(ws.recv(timeout=30))
+            errors = answer["payload"]["errors"]
+            assert [e["extensions"]["code"] for e in errors] == ["JOB_NOT_FOUND"], answer
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=60) == 0, log.read_text()

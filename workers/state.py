@@ -6,6 +6,7 @@ transaction), so the API reads a running job's progress while the job works.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,9 @@ class JobView:
     attempts: int
     error: str | None
     result: Any
+    created_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
 
 
 def get_job(conn: Connection, job_id: UUID | str) -> JobView | None:
@@ -56,6 +60,9 @@ def get_job(conn: Connection, job_id: UUID | str) -> JobView | None:
             jobs.c.attempts,
             jobs.c.error,
             jobs.c.result,
+            jobs.c.created_at,
+            jobs.c.started_at,
+            jobs.c.finished_at,
         ).where(jobs.c.id == UUID(str(job_id)))
     ).first()
     return JobView(**row._asdict()) if row else None
