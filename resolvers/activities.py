@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -32,7 +33,20 @@ from domain.org.tables import units
 from domain.types import LTree
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
-from resolvers.paging import page_info, page_size
+from resolvers.paging import (
+    After,
+    Before,
+    Fetched,
+    First,
+    Last,
+    Page,
+    count_many,
+    counter,
+    fetch,
+    fetch_many,
+    grouped,
+    page_of,
+)
 from resolvers.people import PupilRecord, pupil_ids_in, pupils_by_ids
 from resolvers.pupils import bound_rel, caller_user_id, chosen_pupils
 from schema.activities import (
@@ -63,7 +77,7 @@ from schema.activities import (
     UpdateActivityInput,
 )
 from schema.context import Context
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import encode_global_id, encode_key_cursor
 from schema.org import Area, Unit
 from schema.user_errors import user_errors
 from workers.outbox import enqueue
@@ -141,8 +155,10 @@ async def activity(
 
 async def activities_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 20，最多 100。")] = 20,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     state: Annotated[
         ActivityState | None, strawberry.argument(description="只列出该状态。")
     ] = None,
@@ -160,7 +176,7 @@ async def activities_list(
     context = info.context
     await context.user()
     await context.require("activity", "read")
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     clauses = [await _visible_filter(context)]
     if state is not None:
         clauses.append(activities.c.state == state.value)
@@ -170,22 +186,17 @@ async def activities_list(
     if for_pupil is not None:
         record = (await chosen_pupils(context, [for_pupil]))[0]
         clauses.extend(await _open_to(context, record))
-    if after is not None:
-        clauses.append(activities.c.id < decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _activity_query().where(*clauses).order_by(activities.c.id.desc()).limit(size + 1)
-            )
-        ).all()
+    listed = _activity_query().where(*clauses)
+    fetched = await fetch(context.session, listed, activities.c.id, page, newest_first=True)
     county = (await context.tenant()).code
     edges = [
         ActivityEdge(cursor=encode_key_cursor(r.id), node=Activity.from_row(r, county))
-        for r in rows[:size]
+        for r in fetched.rows
     ]
     return ActivityConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 
@@ -242,40 +253,64 @@ async def _pupil_filter(context: Context) -> Any:
     return activity_signups.c.pupil_id.in_(pupil_ids_in(scope, await caller_user_id(context)))
 
 
+SignupList = tuple[SignupState | None, bool]
+"""Which sign-ups of an activity a caller lists: of one state or all, and only those of the
+pupils the caller sees (True) or all (the activity's organisers)."""
+
+
 async def signups_of_activity(
-    context: Context, found: Activity, first: int, after: str | None, state: SignupState | None
+    context: Context, found: Activity, page: Page[int], state: SignupState | None
 ) -> ActivitySignupConnection:
-    """The whole list for its organisers; the rest see the sign-ups of the pupils they see."""
-    size = page_size(first)
+    """The whole list for its organisers; the rest see the sign-ups of the pupils they see.
+    The sign-ups of every activity of a page are read together (`_signup_pages`)."""
     record = await context.org.unit.load(found.unit_id)
-    clauses = [activity_signups.c.activity_id == found.row_id]
-    if record is None or not await context.may("activity", "write", record.path):
-        clauses.append(await _pupil_filter(context))
-    if state is not None:
-        clauses.append(activity_signups.c.state == state.value)
-    paged = list(clauses)
-    if after is not None:
-        paged.append(activity_signups.c.id > decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _signup_query().where(*paged).order_by(activity_signups.c.id).limit(size + 1)
-            )
-        ).all()
-        total = (
-            await session.execute(
-                select(func.count()).select_from(activity_signups).where(*clauses)
-            )
-        ).scalar_one()
+    limited = record is None or not await context.may("activity", "write", record.path)
+    which: SignupList = (state, limited)
+    fetched = await context.loader("signup_pages", partial(_signup_pages, context)).load(
+        (found.row_id, page, which)
+    )
     edges = [
         ActivitySignupEdge(cursor=encode_key_cursor(r.id), node=_signup(r, found.county))
-        for r in rows[:size]
+        for r in fetched.rows
     ]
+    counts = context.loader("signup_counts", partial(_signup_counts, context))
     return ActivitySignupConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
-        total_count=int(total),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=partial(counts.load, (found.row_id, which)),
     )
+
+
+async def _signup_clauses(context: Context, which: SignupList) -> list[Any]:
+    state, limited = which
+    clauses = [await _pupil_filter(context)] if limited else []
+    if state is not None:
+        clauses.append(activity_signups.c.state == state.value)
+    return clauses
+
+
+async def _signup_pages(
+    context: Context, keys: list[tuple[int, Page[int], SignupList]]
+) -> list[Fetched[Any]]:
+    found: dict[tuple[int, Page[int], SignupList], Fetched[Any]] = {}
+    for (page, which), activity_ids in grouped(keys).items():
+        listed = _signup_query().where(*await _signup_clauses(context, which))
+        pages = await fetch_many(context.session, listed, activity_signups.c.id,
+                                 activity_signups.c.activity_id, activity_ids, page)  # fmt: skip
+        found.update({(pk, page, which): pages[pk] for pk in activity_ids})
+    return [found[key] for key in keys]
+
+
+async def _signup_counts(context: Context, keys: list[tuple[int, SignupList]]) -> list[int]:
+    found: dict[tuple[int, SignupList], int] = {}
+    for (which,), activity_ids in grouped(keys).items():
+        listed = select(activity_signups.c.activity_id).where(
+            *await _signup_clauses(context, which)
+        )
+        counts = await count_many(context.session, listed, activity_signups.c.activity_id,
+                                  activity_ids)  # fmt: skip
+        found.update({(pk, which): counts[pk] for pk in activity_ids})
+    return [found[key] for key in keys]
 
 
 async def signups_of_pupils(context: Context, ids: Sequence[int]) -> list[list[ActivitySignup]]:

@@ -38,7 +38,7 @@ from domain.org.tables import units
 from domain.people.tables import pupils
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
-from resolvers.paging import page_info, page_size
+from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
 from resolvers.pupils import caller_user_id, chosen_pupils
 from schema.care import (
     AssignCarerInput,
@@ -66,7 +66,7 @@ from schema.care import (
     VolunteerProjectTextInput,
 )
 from schema.context import Context
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import encode_global_id, encode_key_cursor
 from schema.user_errors import user_errors
 
 # --- reading care records ----------------------------------------------------------------------
@@ -150,8 +150,10 @@ async def care_record(
 
 async def care_records_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 20，最多 100。")] = 20,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     open_only: Annotated[
         bool, strawberry.argument(description="只列出仍在关爱的（默认）。")
     ] = True,
@@ -162,7 +164,7 @@ async def care_records_list(
 ) -> CareRecordConnection:
     context = info.context
     await context.user()
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     clauses = [await _readable(context)]
     if open_only:
         clauses.append(care_records.c.ended_on.is_(None))
@@ -170,30 +172,15 @@ async def care_records_list(
         clauses.append(care_records.c.kind == kind.value)
     if pupil_id is not None:
         clauses.append(care_records.c.pupil_id == await context.own_id("Pupil", pupil_id))
-    paged = list(clauses)
-    if after is not None:
-        paged.append(care_records.c.id < decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _records_query().where(*paged).order_by(care_records.c.id.desc()).limit(size + 1)
-            )
-        ).all()
-        total = (
-            await session.execute(
-                select(func.count()).select_from(
-                    care_records.join(pupils, pupils.c.id == care_records.c.pupil_id)
-                    .join(SQUADRON, SQUADRON.c.id == pupils.c.squadron_id)
-                ).where(*clauses)
-            )
-        ).scalar_one()  # fmt: skip
+    listed = _records_query().where(*clauses)
+    fetched = await fetch(context.session, listed, care_records.c.id, page, newest_first=True)
     county = (await context.tenant()).code
     edges = [CareRecordEdge(cursor=encode_key_cursor(r.id), node=_record(r, county))
-             for r in rows[:size]]  # fmt: skip
+             for r in fetched.rows]  # fmt: skip
     return CareRecordConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
-        total_count=int(total),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 
@@ -449,8 +436,10 @@ async def volunteer_project(
 
 async def volunteer_projects_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 20，最多 100。")] = 20,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     state: Annotated[
         VolunteerProjectState | None,
         strawberry.argument(description="只列出该阶段（如 PUBLISHED：等待认领的）。"),
@@ -458,25 +447,19 @@ async def volunteer_projects_list(
 ) -> VolunteerProjectConnection:
     context = info.context
     await context.user()
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     clauses = [await _visible_projects(context)]
     if state is not None:
         clauses.append(volunteer_projects.c.state == state.value)
-    if after is not None:
-        clauses.append(volunteer_projects.c.id < decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _projects_query().where(*clauses).order_by(volunteer_projects.c.id.desc())
-                .limit(size + 1)
-            )
-        ).all()  # fmt: skip
+    listed = _projects_query().where(*clauses)
+    fetched = await fetch(context.session, listed, volunteer_projects.c.id, page, newest_first=True)
     county = (await context.tenant()).code
     edges = [VolunteerProjectEdge(cursor=encode_key_cursor(r.id), node=_project(r, county))
-             for r in rows[:size]]  # fmt: skip
+             for r in fetched.rows]  # fmt: skip
     return VolunteerProjectConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy import insert, select, update
@@ -17,7 +17,7 @@ from domain.people.names import normalise_name
 from domain.people.tables import COUNSELOR_UNIT_KINDS, counselor_appointments, counselors
 from redscarf.errors import InvalidInput, NotFound, RedscarfError
 from resolvers.org import UnitRecord
-from resolvers.paging import MAX_PAGE, page_info, page_size
+from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
 from schema.context import Context
 from schema.counselors import (
     AppointCounselorInput,
@@ -30,7 +30,7 @@ from schema.counselors import (
     EndCounselorInput,
     ReassignCounselorInput,
 )
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import encode_global_id, encode_key_cursor
 from schema.user_errors import user_errors
 
 # Which unit a counselor of each kind leads (external counselors: any unit below the county).
@@ -76,31 +76,30 @@ async def _counselors(context: Context, ids: list[int]) -> list[Counselor]:
 
 async def counselors_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description=f"每页条数，最多 {MAX_PAGE}。")] = 50,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
 ) -> CounselorConnection:
     context = info.context
-    first = page_size(first)
+    page = page_of(first, after, last, before)
     scope = await context.list_scope("counselor", "read")
-    stmt = (
+    listed = (
         select(counselors.c.id)
         .join(units, units.c.id == counselors.c.unit_id)
         .where(scope_predicate(scope, units.c.path), counselors.c.ended_on.is_(None))
-        .order_by(counselors.c.id)
-        .limit(first + 1)
     )
-    if after is not None:
-        stmt = stmt.where(counselors.c.id > decode_key_cursor(after))
-    async with context.session() as session:
-        ids = list((await session.execute(stmt)).scalars())
-    has_next, ids = len(ids) > first, ids[:first]
+    fetched = await fetch(context.session, listed, counselors.c.id, page)
+    ids = [r.id for r in fetched.rows]
     found = await _counselors(context, ids)
     edges = [
         CounselorEdge(cursor=encode_key_cursor(pk), node=c)
         for pk, c in zip(ids, found, strict=True)
     ]
     return CounselorConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after)
+        edges=edges,
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 

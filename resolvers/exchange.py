@@ -21,7 +21,7 @@ from domain.exchange.tables import exchange_items, partners, redemptions
 from domain.imports.common import uploader
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
-from resolvers.paging import page_info, page_size
+from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
 from resolvers.pupils import bound_rel, chosen_pupils
 from schema.context import Context
 from schema.exchange import (
@@ -43,7 +43,7 @@ from schema.exchange import (
     VerifyRedemptionCodeInput,
     VerifyRedemptionPayload,
 )
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import encode_global_id, encode_key_cursor
 from schema.user_errors import user_errors
 
 CODE_HINT = 3
@@ -356,8 +356,10 @@ async def _redemptions(context: Context, rows: Sequence[Any]) -> list[Redemption
 
 async def redemptions_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 50，最多 100。")] = 50,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     item_id: Annotated[
         strawberry.ID | None, strawberry.argument(description="只列出该物品的兑换。")
     ] = None,
@@ -370,35 +372,20 @@ async def redemptions_list(
     await context.user()
     if (await context.list_scope("redemption", "read")).nothing:
         raise Forbidden()
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     clauses = [await _reach(context, "redemption", "read")]
     if item_id is not None:
         clauses.append(redemptions.c.item_id == (await _item_row(context, item_id)).id)
     if state is not None:
         clauses.append(redemptions.c.state == state.value)
-    paged = list(clauses)
-    if after is not None:
-        paged.append(redemptions.c.id < decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _redemptions_query().where(*paged).order_by(redemptions.c.id.desc()).limit(size + 1)
-            )
-        ).all()
-        total = (
-            await session.execute(
-                select(func.count())
-                .select_from(redemptions.join(exchange_items,
-                                              exchange_items.c.id == redemptions.c.item_id))
-                .where(*clauses)
-            )
-        ).scalar_one()  # fmt: skip
-    nodes = await _redemptions(context, rows[:size])
+    listed = _redemptions_query().where(*clauses)
+    fetched = await fetch(context.session, listed, redemptions.c.id, page, newest_first=True)
+    nodes = await _redemptions(context, fetched.rows)
     edges = [RedemptionEdge(cursor=encode_key_cursor(n.row_id), node=n) for n in nodes]
     return RedemptionConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
-        total_count=int(total),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 

@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -23,7 +23,6 @@ from authz.enforcer import ListScope
 from authz.sql import scope_predicate
 from domain.org.tables import UnitKind, units
 from domain.people.tables import CURRENT_STATUSES, counselors, pupils
-from domain.types import LTree
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -82,28 +81,14 @@ def _filtered(
     return stmt
 
 
-async def units_page(
-    session: AsyncSession,
-    *,
-    first: int,
-    after_path: str | None,
-    kind: UnitKind | None,
-    under: int | None,
-    scope: ListScope,
-) -> tuple[list[UnitRecord], bool]:
-    """One page of units in tree order (by path), keyset-paginated; and whether more follow."""
-    stmt = _filtered(select(*_UNIT_COLUMNS), kind, under, scope)
-    if after_path is not None:
-        stmt = stmt.where(units.c.path > cast(after_path, LTree))
-    rows = (await session.execute(stmt.order_by(units.c.path).limit(first + 1))).all()
-    return [_record(r) for r in rows[:first]], len(rows) > first
+def units_query(*, kind: UnitKind | None, under: int | None, scope: ListScope) -> Select[Any]:
+    """The units of a list (paged in tree order, by `units.c.path`; rows made records by
+    `unit_record`)."""
+    return _filtered(select(*_UNIT_COLUMNS), kind, under, scope)
 
 
-async def count_units(
-    session: AsyncSession, *, kind: UnitKind | None, under: int | None, scope: ListScope
-) -> int:
-    stmt = _filtered(select(func.count()).select_from(units), kind, under, scope)
-    return int((await session.execute(stmt)).scalar_one())
+def unit_record(row: Any) -> UnitRecord:
+    return _record(row)
 
 
 async def county_stats(session: AsyncSession) -> CountyStats:

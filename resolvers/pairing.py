@@ -33,10 +33,10 @@ from domain.people.tables import guardians
 from domain.types import LTree
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.county_work import in_county
-from resolvers.paging import page_info, page_size
+from resolvers.paging import After, Before, First, Last, Page, page_info, page_of
 from resolvers.pupils import chosen_pupils
 from schema.context import Context
-from schema.ids import decode_global_id, decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import decode_global_id, encode_global_id, encode_key_cursor
 from schema.org import Area, SchoolKind, UnitKind
 from schema.pairing import (
     EndPairingInput,
@@ -136,35 +136,44 @@ def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairin
 
 async def pairings_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 50，最多 100。")] = 50,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     state: Annotated[PairingState | None, strawberry.argument(description="只列出该状态。")] = None,
     level: Annotated[PairingLevel | None, strawberry.argument(description="只列出该层级。")] = None,
 ) -> PairingConnection:
     context = info.context
     await context.user()
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     county = (await context.tenant()).code
     clauses = [await _visible(context)]
     if state is not None:
         clauses.append(pairings.c.state == state.value)
     if level is not None:
         clauses.append(pairings.c.level == level.value)
-    if after is not None:
-        clauses.append(pairings.c.id < decode_key_cursor(after))
+    paged, order, limit = page.keyset(pairings.c.id, newest_first=True)
 
-    def run(conn: Connection) -> tuple[list[Pairing], bool]:
-        rows = conn.execute(
-            select(pairings).where(*clauses).order_by(pairings.c.id.desc()).limit(size + 1)
+    def run(conn: Connection) -> tuple[list[Pairing], bool, bool]:
+        found = conn.execute(
+            select(pairings).where(*clauses, *paged).order_by(order).limit(limit)
         ).all()
-        return _pairings(conn, rows[:size], county), len(rows) > size
+        rows, has_next, has_previous = page.take(found)
+        return _pairings(conn, rows, county), has_next, has_previous
 
-    nodes, has_next = await context.in_shared_transaction(run)
+    def count(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).where(*clauses)).scalar_one())
+
+    nodes, has_next, has_previous = await context.in_shared_transaction(run)
     edges = [
         PairingEdge(cursor=encode_key_cursor(decode_global_id(n.id)[2]), node=n) for n in nodes
     ]
     return PairingConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after)
+        edges=edges,
+        page_info=page_info(
+            [e.cursor for e in edges], has_next=has_next, has_previous=has_previous
+        ),
+        count_all=lambda: context.in_shared_transaction(count),
     )
 
 
@@ -238,8 +247,8 @@ async def _acting_sides(context: Context, row: Any, res: str = "pairing") -> lis
             and await context.may(res, "write", getattr(row, f"{p}_path"))]  # fmt: skip
 
 
-async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, first: int,
-                         after: str | None) -> PartnerPupilConnection:  # fmt: skip
+async def partner_pupils(context: Context, pairing: Pairing, grade: int | None,
+                         page: Page[int]) -> PartnerPupilConnection:  # fmt: skip
     """`Pairing.partnerPupils`: for who may propose on its side of the school pairing."""
     row = await context.in_shared_transaction(
         lambda conn: conn.execute(select(pairings).where(pairings.c.id == pairing.row_id)).one()
@@ -248,11 +257,26 @@ async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, 
     if not acting or (await context.list_scope("pupil", "read")).nothing:
         raise Forbidden()
     mine = acting[0]  # within one county, the first side the caller acts for
-    size = page_size(first)
-    offset = max(0, decode_key_cursor(after)) if after is not None else 0
     theirs = rules.other_side(mine)
+
+    def count(conn: Connection) -> int:
+        return rules.count_candidates(conn, row.id, theirs, grade=grade)
+
+    # The list is by grade, then pupil: a cursor is a position (1 for the first pupil).
+    if page.backward:
+        end = page.before - 1 if page.before is not None else None
+        if end is None:
+            end = await context.in_shared_transaction(count)
+        offset = max(0, end - page.size)
+        size = max(0, end - offset)
+    else:
+        offset = max(0, page.after) if page.after is not None else 0
+        size = page.size
     found, more = await context.in_shared_transaction(
         lambda conn: rules.candidates(conn, row.id, theirs, grade=grade, offset=offset, limit=size)
+    )
+    has_next, has_previous = (
+        (page.before is not None, offset > 0) if page.backward else (more, offset > 0)
     )
     edges = [
         PartnerPupilEdge(
@@ -265,7 +289,11 @@ async def partner_pupils(context: Context, pairing: Pairing, grade: int | None, 
         for i, (side, card) in enumerate(found)
     ]  # fmt: skip
     return PartnerPupilConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], has_next=more, after=after)
+        edges=edges,
+        page_info=page_info(
+            [e.cursor for e in edges], has_next=has_next, has_previous=has_previous
+        ),
+        count_all=lambda: context.in_shared_transaction(count),
     )
 
 

@@ -91,25 +91,23 @@ def _roster(scope: ListScope, user_id: int | None) -> Select[Any]:
     )
 
 
-def _record(row: Any) -> PupilRecord:
+def record(row: Any) -> PupilRecord:
     m = row._mapping
     return PupilRecord(**{k: m[k] for k in PupilRecord.__dataclass_fields__})
 
 
-async def pupils_page(
-    session: AsyncSession,
+def roster_query(
     scope: ListScope,
     *,
     user_id: int | None,
-    first: int,
-    after: int | None,
     under_path: str | None,
     search: str | None = None,
     grade: int | None = None,
     status: str | None = None,
-) -> tuple[list[PupilRecord], bool]:
-    """A page of the pupils this scope reaches, in a stable order (by key), filtered by a
-    search (part of the name, or the start of its pinyin or pinyin initials), grade, status."""
+) -> Select[Any]:
+    """The pupils this scope reaches (paged by `pupils.c.id`, made records by `record`),
+    filtered by a search (part of the name, or the start of its pinyin or pinyin initials),
+    grade, status."""
     stmt = _roster(scope, user_id)
     conditions = []
     if search:
@@ -124,21 +122,16 @@ async def pupils_page(
         conditions.append(pupils.c.grade == grade)
     if status is not None:
         conditions.append(pupils.c.status == status)
-    if after is not None:
-        conditions.append(pupils.c.id > after)
     if under_path is not None:
         conditions.append(scope_predicate(ListScope(paths=(under_path,)), units.c.path))
-    if conditions:
-        stmt = stmt.where(and_(*conditions))
-    rows = (await session.execute(stmt.order_by(pupils.c.id).limit(first + 1))).all()
-    return [_record(r) for r in rows[:first]], len(rows) > first
+    return stmt.where(and_(*conditions)) if conditions else stmt
 
 
 async def pupil_by_id(
     session: AsyncSession, scope: ListScope, pk: int, *, user_id: int | None
 ) -> PupilRecord | None:
     row = (await session.execute(_roster(scope, user_id).where(pupils.c.id == pk))).first()
-    return _record(row) if row else None
+    return record(row) if row else None
 
 
 async def pupils_by_ids(
@@ -148,7 +141,7 @@ async def pupils_by_ids(
     if not ids:
         return {}
     rows = (await session.execute(_roster(scope, user_id).where(pupils.c.id.in_(ids)))).all()
-    return {r.id: _record(r) for r in rows}
+    return {r.id: record(r) for r in rows}
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from strawberry.types import Info
 
 from authz.principal import PrincipalKind
 from domain.people.names import search_key
+from domain.people.tables import pupils as pupils_table
 from redscarf.errors import InvalidInput, NotFound
-from resolvers.paging import MAX_PAGE, page_info, page_size
-from resolvers.people import PupilRecord, pupils_by_ids, pupils_page
+from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
+from resolvers.people import PupilRecord, pupils_by_ids, roster_query
+from resolvers.people import record as pupil_record
 from schema.context import Context
-from schema.ids import decode_key_cursor, encode_key_cursor
+from schema.ids import encode_key_cursor
 from schema.pupils import Pupil, PupilConnection, PupilEdge, PupilStatus
 
 DEFAULT_PAGE = 50
@@ -27,12 +29,10 @@ async def caller_user_id(context: Context) -> int | None:
 
 async def pupils(
     info: Info[Context, None],
-    first: Annotated[
-        int, strawberry.argument(description=f"每页条数，默认 {DEFAULT_PAGE}，最多 {MAX_PAGE}。")
-    ] = DEFAULT_PAGE,
-    after: Annotated[
-        str | None, strawberry.argument(description="上一页的 endCursor；不填从头开始。")
-    ] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     under: Annotated[
         strawberry.ID | None,
         strawberry.argument(description="只列出该单位（全局 ID，如一个中队）之下的队员。"),
@@ -46,7 +46,7 @@ async def pupils(
     grade: Annotated[int | None, strawberry.argument(description="只列出该年级。")] = None,
     status: Annotated[PupilStatus | None, strawberry.argument(description="只列出该状态。")] = None,
 ) -> PupilConnection:
-    first = page_size(first)
+    page = page_of(first, after, last, before)
     context = info.context
     scope = await context.list_scope("pupil", "read")
     under_path = None
@@ -56,27 +56,24 @@ async def pupils(
         if record is None:
             raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
         under_path = record.path
-    after_key = decode_key_cursor(after) if after is not None else None
-    async with context.session() as session:
-        records, has_next = await pupils_page(
-            session,
-            scope,
-            user_id=await caller_user_id(context),
-            first=first,
-            after=after_key,
-            under_path=under_path,
-            search=search_key(search) if search else None,
-            grade=grade,
-            status=status.value if status else None,
-        )
+    listed = roster_query(
+        scope,
+        user_id=await caller_user_id(context),
+        under_path=under_path,
+        search=search_key(search) if search else None,
+        grade=grade,
+        status=status.value if status else None,
+    )
+    fetched = await fetch(context.session, listed, pupils_table.c.id, page)
     county = (await context.tenant()).code
     edges = [
-        PupilEdge(cursor=encode_key_cursor(r.id), node=Pupil.from_record(r, county))
-        for r in records
+        PupilEdge(cursor=encode_key_cursor(r.id), node=Pupil.from_record(pupil_record(r), county))
+        for r in fetched.rows
     ]
     return PupilConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 

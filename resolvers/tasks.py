@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import Select, cast, func, or_, select
+from sqlalchemy import Select, cast, or_, select
 from strawberry.types import Info
 
 from authz.sql import scope_predicate
@@ -27,12 +28,25 @@ from domain.types import LTree
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
 from resolvers.badges import badge_by_id
 from resolvers.county_work import in_county
-from resolvers.paging import page_info, page_size
+from resolvers.paging import (
+    After,
+    Before,
+    Fetched,
+    First,
+    Last,
+    Page,
+    count_many,
+    counter,
+    fetch,
+    fetch_many,
+    grouped,
+    page_of,
+)
 from resolvers.people import pupil_ids_in
 from resolvers.pupils import bound_rel, caller_user_id, chosen_pupils
 from schema.badges import Badge
 from schema.context import Context
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
+from schema.ids import encode_global_id, encode_key_cursor
 from schema.tasks import (
     CollectionTask,
     CollectionTaskConnection,
@@ -123,8 +137,10 @@ async def collection_task(
 
 async def collection_tasks(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 20，最多 100。")] = 20,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     state: Annotated[TaskState | None, strawberry.argument(description="只列出该状态。")] = None,
     kind: Annotated[TaskKind | None, strawberry.argument(description="只列出该类型。")] = None,
     for_pupil: Annotated[
@@ -135,7 +151,7 @@ async def collection_tasks(
     context = info.context
     await context.user()
     await context.require("task", "read")
-    size = page_size(first)
+    page = page_of(first, after, last, before)
     clauses = [await _visible(context)]
     if state is not None:
         clauses.append(tasks.c.state == state.value)
@@ -148,22 +164,17 @@ async def collection_tasks(
             units.c.path.op("@>")(cast(record.path, LTree)),
             or_(tasks.c.grades.is_(None), tasks.c.grades.any_() == record.grade),
         ]
-    if after is not None:
-        clauses.append(tasks.c.id < decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                _tasks_query().where(*clauses).order_by(tasks.c.id.desc()).limit(size + 1)
-            )
-        ).all()
+    listed = _tasks_query().where(*clauses)
+    fetched = await fetch(context.session, listed, tasks.c.id, page, newest_first=True)
     county = (await context.tenant()).code
     edges = [
         CollectionTaskEdge(cursor=encode_key_cursor(r.id), node=_task(r, county))
-        for r in rows[:size]
+        for r in fetched.rows
     ]
     return CollectionTaskConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
 
 
@@ -194,49 +205,86 @@ async def _seen(context: Context) -> Any:
 
 async def submissions_page(
     context: Context,
-    first: int,
-    after: str | None,
+    page: Page[int],
     state: SubmissionState | None,
     *,
     task_id: int | None = None,
 ) -> TaskSubmissionConnection:
-    size = page_size(first)
     clauses = [await _seen(context)]
     if task_id is not None:
         clauses.append(task_submissions.c.task_id == task_id)
     if state is not None:
         clauses.append(task_submissions.c.state == state.value)
-    paged = list(clauses)
-    if after is not None:
-        paged.append(task_submissions.c.id > decode_key_cursor(after))
-    async with context.session() as session:
-        rows = (
-            await session.execute(
-                select(task_submissions).where(*paged).order_by(task_submissions.c.id)
-                .limit(size + 1)
-            )
-        ).all()  # fmt: skip
-        total = (
-            await session.execute(
-                select(func.count()).select_from(task_submissions).where(*clauses)
-            )
-        ).scalar_one()
+    listed = select(task_submissions).where(*clauses)
+    fetched = await fetch(context.session, listed, task_submissions.c.id, page)
     county = (await context.tenant()).code
     edges = [
         TaskSubmissionEdge(cursor=encode_key_cursor(r.id), node=_submission(r, county))
-        for r in rows[:size]
+        for r in fetched.rows
     ]
     return TaskSubmissionConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=len(rows) > size, after=after),
-        total_count=int(total),
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
+
+
+async def submissions_of_task(
+    context: Context, task_id: int, page: Page[int], state: SubmissionState | None
+) -> TaskSubmissionConnection:
+    """`CollectionTask.submissions`: the submissions of every task of a page read together."""
+    fetched = await context.loader("submission_pages", partial(_submission_pages, context)).load(
+        (task_id, page, state)
+    )
+    county = (await context.tenant()).code
+    edges = [
+        TaskSubmissionEdge(cursor=encode_key_cursor(r.id), node=_submission(r, county))
+        for r in fetched.rows
+    ]
+    counts = context.loader("submission_counts", partial(_submission_counts, context))
+    return TaskSubmissionConnection(
+        edges=edges,
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=partial(counts.load, (task_id, state)),
+    )
+
+
+async def _seen_submissions(context: Context, state: SubmissionState | None) -> Select[Any]:
+    clauses = [await _seen(context)]
+    if state is not None:
+        clauses.append(task_submissions.c.state == state.value)
+    return select(task_submissions).where(*clauses)
+
+
+async def _submission_pages(
+    context: Context, keys: list[tuple[int, Page[int], SubmissionState | None]]
+) -> list[Fetched[Any]]:
+    found: dict[tuple[int, Page[int], SubmissionState | None], Fetched[Any]] = {}
+    for (page, state), task_ids in grouped(keys).items():
+        pages = await fetch_many(context.session, await _seen_submissions(context, state),
+                                 task_submissions.c.id, task_submissions.c.task_id, task_ids,
+                                 page)  # fmt: skip
+        found.update({(pk, page, state): pages[pk] for pk in task_ids})
+    return [found[key] for key in keys]
+
+
+async def _submission_counts(
+    context: Context, keys: list[tuple[int, SubmissionState | None]]
+) -> list[int]:
+    found: dict[tuple[int, SubmissionState | None], int] = {}
+    for (state,), task_ids in grouped(keys).items():
+        counts = await count_many(context.session, await _seen_submissions(context, state),
+                                  task_submissions.c.task_id, task_ids)  # fmt: skip
+        found.update({(pk, state): counts[pk] for pk in task_ids})
+    return [found[key] for key in keys]
 
 
 async def task_submissions_list(
     info: Info[Context, None],
-    first: Annotated[int, strawberry.argument(description="每页条数，默认 50，最多 100。")] = 50,
-    after: Annotated[str | None, strawberry.argument(description="上一页的 endCursor。")] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     task_id: Annotated[
         strawberry.ID | None, strawberry.argument(description="只列出该征集任务的。")
     ] = None,
@@ -251,7 +299,8 @@ async def task_submissions_list(
     if scope.nothing:
         raise Forbidden()
     row_id = (await _task_row(context, task_id)).id if task_id is not None else None
-    return await submissions_page(context, first, after, state, task_id=row_id)
+    page = page_of(first, after, last, before)
+    return await submissions_page(context, page, state, task_id=row_id)
 
 
 async def submissions_of_pupils(context: Context, ids: Sequence[int]) -> list[list[TaskSubmission]]:

@@ -3,55 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy import cast
 from strawberry.types import Info
 
 from domain.org.tables import UnitKind as DomainUnitKind
+from domain.org.tables import units as units_table
+from domain.types import LTree
 from redscarf.errors import InvalidInput, NotFound
-from resolvers.org import count_units, units_page
-from resolvers.paging import MAX_PAGE, page_info, page_size
+from resolvers.org import unit_record, units_query
+from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
 from schema.context import Context
 from schema.ids import decode_cursor, decode_global_id, encode_cursor
 from schema.node import Node
 from schema.org import Unit, UnitConnection, UnitEdge, UnitKind
 
-DEFAULT_PAGE = 20
-
 
 async def units(
     info: Info[Context, None],
-    first: Annotated[
-        int, strawberry.argument(description=f"每页条数，默认 {DEFAULT_PAGE}，最多 {MAX_PAGE}。")
-    ] = DEFAULT_PAGE,
-    after: Annotated[
-        str | None, strawberry.argument(description="上一页的 endCursor；不填从头开始。")
-    ] = None,
+    first: First = None,
+    after: After = None,
+    last: Last = None,
+    before: Before = None,
     kind: Annotated[UnitKind | None, strawberry.argument(description="只列出该层级。")] = None,
     under: Annotated[
         strawberry.ID | None,
         strawberry.argument(description="只列出该单位（全局 ID）及其所有下级。"),
     ] = None,
 ) -> UnitConnection:
-    first = page_size(first)
-    after_path = decode_cursor(after) if after is not None else None
+    page = page_of(first, after, last, before, decode=_path_cursor)
     context = info.context
     scope = await context.list_scope("unit", "read")
     under_id = await context.own_id("Unit", under) if under is not None else None
     if under is not None and under_id is None:
         raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
     domain_kind = DomainUnitKind(kind.value) if kind is not None else None
-    async with context.session() as session:
-        records, has_next = await units_page(
-            session,
-            first=first,
-            after_path=after_path,
-            kind=domain_kind,
-            under=under_id,
-            scope=scope,
-        )
-        total = await count_units(session, kind=domain_kind, under=under_id, scope=scope)
+    listed = units_query(kind=domain_kind, under=under_id, scope=scope)
+    fetched = await fetch(context.session, listed, units_table.c.path, page)
+    records = [unit_record(r) for r in fetched.rows]
     county = (await context.tenant()).code
     # Later `parent` lookups of these units' children hit the cache instead of the database.
     info.context.org.unit.prime_many({r.id: r for r in records})
@@ -60,9 +51,13 @@ async def units(
     ]
     return UnitConnection(
         edges=edges,
-        page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
-        total_count=total,
+        page_info=fetched.page_info([e.cursor for e in edges]),
+        count_all=counter(context.session, listed),
     )
+
+
+def _path_cursor(cursor: str) -> Any:
+    return cast(decode_cursor(cursor), LTree)
 
 
 async def _visible_unit(context: Context, pk: int | None) -> Unit | None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.paging import After, Before, First, Last, page_of
 from schema.context import Context
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.org import Area, Unit
 from schema.user_errors import UserError
 
@@ -94,17 +95,18 @@ class Activity(Node):
     async def signups(
         self,
         info: Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="每页条数，最多 100。")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="上一页的 endCursor。")
-        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         state: Annotated[
             SignupState | None, strawberry.argument(description="只列出该状态。")
         ] = None,
     ) -> ActivitySignupConnection:
         from resolvers.activities import signups_of_activity
 
-        return await signups_of_activity(info.context, self, first, after, state)
+        page = page_of(first, after, last, before)
+        return await signups_of_activity(info.context, self, page, state)
 
 
 @strawberry.type(description="一条活动报名。")
@@ -137,10 +139,9 @@ class ActivitySignupEdge:
 
 
 @strawberry.type(description="报名名单，Relay 游标分页。")
-class ActivitySignupConnection:
+class ActivitySignupConnection(Counted):
     edges: list[ActivitySignupEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
-    total_count: int = strawberry.field(description="符合条件的总数。")
 
 
 @strawberry.type(description="活动列表中的一项。")
@@ -150,7 +151,7 @@ class ActivityEdge:
 
 
 @strawberry.type(description="活动列表（开始时间最近的在前），Relay 游标分页。")
-class ActivityConnection:
+class ActivityConnection(Counted):
     edges: list[ActivityEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

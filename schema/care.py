@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.org import Unit
 from schema.user_errors import UserError
 
@@ -120,10 +120,9 @@ class CareRecordEdge:
 
 
 @strawberry.type(description="关爱记录的分页列表：调用者关爱的孩子，或县（区）管理员看到全部。")
-class CareRecordConnection:
+class CareRecordConnection(Counted):
     edges: list[CareRecordEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
-    total_count: int = strawberry.field(description="符合条件的总数。")
 
 
 @strawberry.type(description="关爱记录变更的结果。")
@@ -207,7 +206,7 @@ class VolunteerProjectEdge:
 
 
 @strawberry.type(description="志愿服务项目的分页列表，最新的在前。")
-class VolunteerProjectConnection:
+class VolunteerProjectConnection(Counted):
     edges: list[VolunteerProjectEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

@@ -14,7 +14,7 @@ rather than fail, and `list_scope(res, act)` for the WHERE clause of a list.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ from redscarf.live import LiveHub
 from redscarf.settings import Settings
 from resolvers.ledger import Balance, Entry, HistoryKey, balances, histories
 from resolvers.org import CountyStats, OrgLoaders, county_stats, make_org_loaders
+from resolvers.paging import Fetched
 from schema.ids import decode_global_id
 from tenants.routing import CountyRoute, county_route, resolve_tenant
 from tenants.sessions import Tenant, TenantDirectory, tenant_session
@@ -88,7 +89,7 @@ class Context:
     """Audit entries of unmasked reads: one INSERT for all a response reveals."""
     points: DataLoader[int, Balance] = field(init=False)
     """Pupils' points balances, by pupil id (one query for a roster page)."""
-    points_history: DataLoader[HistoryKey, tuple[list[Entry], bool]] = field(init=False)
+    points_history: DataLoader[HistoryKey, Fetched[Entry]] = field(init=False)
     archives: DataLoader[int, list[Event]] = field(init=False)
     """Pupils' growth archives, by pupil id."""
     badge_awards: DataLoader[int, list[Any]] = field(init=False)
@@ -107,6 +108,7 @@ class Context:
     """Pupils the caller sees, by id (None for the rest): for lists that point at pupils."""
     care_rows: DataLoader[tuple[str, int], list[Any]] = field(init=False)
     """A care record's carers, aid or visits, by ("carers" | "aid" | "visits", record id)."""
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, init=False)
     _tenant: Tenant | None = field(default=None, init=False)
     _principal: Principal | None = field(default=None, init=False)
     _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False)
@@ -136,7 +138,7 @@ class Context:
             async with self.session() as session:
                 return await balances(session, ids)
 
-        async def load_histories(keys: list[HistoryKey]) -> list[tuple[list[Entry], bool]]:
+        async def load_histories(keys: list[HistoryKey]) -> list[Fetched[Entry]]:
             async with self.session() as session:
                 return await histories(session, keys)
 
@@ -251,9 +253,19 @@ class Context:
 
     def forget(self) -> None:
         """Empty every DataLoader's cache: a subscription reads afresh at each change."""
-        for loader in (*vars(self).values(), *vars(self.org).values()):
+        for loader in (*vars(self).values(), *vars(self.org).values(), *self._loaders.values()):
             if isinstance(loader, DataLoader):
                 loader.clear_all()
+
+    def loader(
+        self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """The request's DataLoader called `name`, made with `load` the first time it is asked
+        for: for a resolver module's own batches (its keys may say which page, which filter)."""
+        found = self._loaders.get(name)
+        if found is None:
+            found = self._loaders[name] = DataLoader(load_fn=load)
+        return found
 
     @property
     def signed_in(self) -> bool:

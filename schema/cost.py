@@ -45,7 +45,7 @@ from graphql import (
     is_leaf_type,
 )
 
-from resolvers.paging import MAX_PAGE
+from resolvers.paging import DEFAULT_PAGE, MAX_PAGE
 
 UNPAGED_LIST = 10
 """The length assumed for a list field without a page size (a unit's children, a pupil's
@@ -216,7 +216,11 @@ def _page_size(field: FieldNode, args: Mapping[str, Any], values: Mapping[str, A
             size = value_of(name)
             if size is None:
                 size = args[name].default_value
+            if size is None and name in ("first", "last"):
+                continue  # not given: the page is `first`'s or `last`'s, else the default
             sizes.append(min(max(size, 0), MAX_PAGE) if type(size) is int else MAX_PAGE)
+    if not sizes and "first" in args:
+        sizes.append(DEFAULT_PAGE)
     if "ids" in args:
         ids = value_of("ids")
         sizes.append(min(len(ids), MAX_PAGE) if isinstance(ids, list | tuple) else 1)

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
-from schema.node import PageInfo
+from schema.node import Counted, PageInfo
 from schema.org import Unit
 from schema.user_errors import UserError
 
@@ -52,7 +52,7 @@ class CounselorEdge:
 
 
 @strawberry.type(description="辅导员的分页列表（在任的）。")
-class CounselorConnection:
+class CounselorConnection(Counted):
     edges: list[CounselorEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.context import Context
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.user_errors import UserError
 
 if TYPE_CHECKING:
@@ -101,10 +101,9 @@ class RedemptionEdge:
 
 
 @strawberry.type(description="兑换列表（最新的在前），Relay 游标分页。")
-class RedemptionConnection:
+class RedemptionConnection(Counted):
     edges: list[RedemptionEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
-    total_count: int = strawberry.field(description="符合条件的总数。")
 
 
 @strawberry.input(description="登记一个合作单位（县级管理员）。")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 
@@ -22,3 +24,14 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(
         description="本页最后一条的游标，传给 after 取下一页。"
     )
+
+
+@strawberry.type
+class Counted:
+    """A connection whose `totalCount` is counted only when a client selects it."""
+
+    count_all: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="符合条件的总数（不只本页；只在选择此字段时计数）。")
+    async def total_count(self) -> int:
+        return await self.count_all()

@@ -12,7 +12,7 @@ from resolvers.org import UnitRecord
 from schema.badges import BadgeAward
 from schema.context import Context
 from schema.ids import encode_global_id
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.user_errors import UserError
 
 
@@ -128,10 +128,9 @@ class UnitEdge:
 
 
 @strawberry.type(description="单位的分页列表（Relay 连接）。")
-class UnitConnection:
+class UnitConnection(Counted):
     edges: list[UnitEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
-    total_count: int = strawberry.field(description="符合条件的单位总数（不只本页）。")
 
 
 @strawberry.input(description="在某单位之下新设一个单位。")

@@ -9,8 +9,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers.paging import After, Before, First, Last, page_of
 from schema.context import Context
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.org import Area, SchoolKind, UnitKind
 from schema.user_errors import UserError
 
@@ -93,7 +94,7 @@ class PartnerPupilEdge:
 
 
 @strawberry.type(description="对方学校可以手拉手的队员，按年级。")
-class PartnerPupilConnection:
+class PartnerPupilConnection(Counted):
     edges: list[PartnerPupilEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 
@@ -125,14 +126,15 @@ class Pairing(Node):
         self,
         info: Info[Context, None],
         grade: Annotated[int | None, strawberry.argument(description="只列出该年级。")] = None,
-        first: Annotated[int, strawberry.argument(description="每页条数，最多 100。")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="上一页的 endCursor。")
-        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PartnerPupilConnection:
         from resolvers.pairing import partner_pupils
 
-        return await partner_pupils(info.context, self, grade, first, after)
+        page = page_of(first, after, last, before)
+        return await partner_pupils(info.context, self, grade, page)
 
 
 @strawberry.type(description="结对列表中的一项。")
@@ -142,7 +144,7 @@ class PairingEdge:
 
 
 @strawberry.type(description="结对列表（最新的在前），Relay 游标分页。")
-class PairingConnection:
+class PairingConnection(Counted):
     edges: list[PairingEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

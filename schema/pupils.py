@@ -11,12 +11,12 @@ from strawberry.types import Info
 
 from domain.people.pupils import ID_NUMBER
 from domain.personal.id_numbers import mask_id_number
-from resolvers.paging import MAX_PAGE, page_info, page_size
+from resolvers.paging import After, Before, First, Last, page_of
 from resolvers.people import PupilRecord
 from schema.badges import BadgeAward
 from schema.context import Context
-from schema.ids import decode_key_cursor, encode_global_id, encode_key_cursor
-from schema.node import Node, PageInfo
+from schema.ids import encode_global_id, encode_key_cursor
+from schema.node import Counted, Node, PageInfo
 from schema.org import Unit
 from schema.points import (
     ArchiveEntry,
@@ -132,16 +132,13 @@ class Pupil(Node):
     async def points_history(
         self,
         info: Info[Context, None],
-        first: Annotated[
-            int, strawberry.argument(description=f"每页条数，默认 20，最多 {MAX_PAGE}。")
-        ] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="上一页的 endCursor。")
-        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PointsEntryConnection:
-        size = page_size(first)
-        before = decode_key_cursor(after) if after is not None else None
-        entries, has_next = await info.context.points_history.load((self.row_id, size, before))
+        page = page_of(first, after, last, before)
+        fetched = await info.context.points_history.load((self.row_id, page))
         edges = [
             PointsEntryEdge(
                 cursor=encode_key_cursor(e.posting_id),
@@ -153,11 +150,10 @@ class Pupil(Node):
                     balance_after=e.balance_after,
                 ),
             )
-            for e in entries
+            for e in fetched.rows
         ]
         return PointsEntryConnection(
-            edges=edges,
-            page_info=page_info([e.cursor for e in edges], has_next=has_next, after=after),
+            edges=edges, page_info=fetched.page_info([e.cursor for e in edges])
         )
 
     @strawberry.field(
@@ -212,7 +208,7 @@ class PupilEdge:
 
 
 @strawberry.type(description="队员的分页列表（Relay 连接），只含调用者有权看到的队员。")
-class PupilConnection:
+class PupilConnection(Counted):
     edges: list[PupilEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

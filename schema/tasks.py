@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers.paging import After, Before, First, Last, page_of
 from schema.badges import Badge
 from schema.context import Context
-from schema.node import Node, PageInfo
+from schema.node import Counted, Node, PageInfo
 from schema.org import Unit
 from schema.user_errors import UserError
 
@@ -95,17 +96,18 @@ class CollectionTask(Node):
     async def submissions(
         self,
         info: Info[Context, None],
-        first: Annotated[int, strawberry.argument(description="每页条数，最多 100。")] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="上一页的 endCursor。")
-        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         state: Annotated[
             SubmissionState | None, strawberry.argument(description="只列出该状态。")
         ] = None,
     ) -> TaskSubmissionConnection:
-        from resolvers.tasks import submissions_page
+        from resolvers.tasks import submissions_of_task
 
-        return await submissions_page(info.context, first, after, state, task_id=self.row_id)
+        page = page_of(first, after, last, before)
+        return await submissions_of_task(info.context, self.row_id, page, state)
 
 
 @strawberry.type(description="问卷中一道题的回答。")
@@ -149,10 +151,9 @@ class TaskSubmissionEdge:
 
 
 @strawberry.type(description="提交列表，Relay 游标分页。")
-class TaskSubmissionConnection:
+class TaskSubmissionConnection(Counted):
     edges: list[TaskSubmissionEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
-    total_count: int = strawberry.field(description="符合条件的总数。")
 
 
 @strawberry.type(description="征集任务列表中的一项。")
@@ -162,7 +163,7 @@ class CollectionTaskEdge:
 
 
 @strawberry.type(description="征集任务列表（新建的在前），Relay 游标分页。")
-class CollectionTaskConnection:
+class CollectionTaskConnection(Counted):
     edges: list[CollectionTaskEdge] = strawberry.field(description="本页各项。")
     page_info: PageInfo = strawberry.field(description="分页信息。")
 

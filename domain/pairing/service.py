@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, cast, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, case, cast, func, insert, or_, select, update
 
 from authz.enforcer import within
 from domain import clock
@@ -240,10 +240,38 @@ def candidates(conn: Connection, pairing_id: int, partner: str, *, grade: int | 
     the other school is in another county, whose guardian gave the separate consent. Each is
     its side and its card (given name, grade, school), by grade; a page of `limit` from
     `offset`, and whether there are more."""
+    found = _candidates(conn, pairing_id, partner, grade)
+    if found is None:
+        return [], False
+    county, query, code, school = found
+    rows = county.execute(
+        query.order_by(pupils.c.grade, pupils.c.id).offset(offset).limit(limit + 1)
+    ).all()
+    return [
+        (Side(code, "pupil", r.id), {"givenName": given_name(r.name), "grade": r.grade,
+                                     "school": school})
+        for r in rows[:limit]
+    ], len(rows) > limit  # fmt: skip
+
+
+def count_candidates(conn: Connection, pairing_id: int, partner: str, *,
+                     grade: int | None = None) -> int:  # fmt: skip
+    """How many `candidates` there are (every page)."""
+    found = _candidates(conn, pairing_id, partner, grade)
+    if found is None:
+        return 0
+    county, query, _code, _school = found
+    return int(county.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _candidates(
+    conn: Connection, pairing_id: int, partner: str, grade: int | None
+) -> tuple[Connection, Select[Any], str, str | None] | None:
+    """The county connection and query of `candidates`; None when the pairing has none."""
     row = conn.execute(select(pairings).where(pairings.c.id == pairing_id)).first()
     if (row is None or row.level != PairingLevel.SCHOOL.value
             or row.state != PairingState.ACTIVE.value):  # fmt: skip
-        return [], False
+        return None
     other = other_side(partner)
     code, path = getattr(row, f"{partner}_county"), getattr(row, f"{partner}_path")
     school = (getattr(row, f"{partner}_card") or {}).get("name")
@@ -265,14 +293,7 @@ def candidates(conn: Connection, pairing_id: int, partner: str, *, grade: int | 
         )  # fmt: skip
     if grade is not None:
         query = query.where(pupils.c.grade == grade)
-    rows = county.execute(
-        query.order_by(pupils.c.grade, pupils.c.id).offset(offset).limit(limit + 1)
-    ).all()
-    return [
-        (Side(code, "pupil", r.id), {"givenName": given_name(r.name), "grade": r.grade,
-                                     "school": school})
-        for r in rows[:limit]
-    ], len(rows) > limit  # fmt: skip
+    return county, query, code, school
 
 
 def _text(value: str | None, label: str) -> str | None:
