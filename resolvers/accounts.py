@@ -48,6 +48,7 @@ from schema.accounts import (
     TotpSetupPayload,
     VerifyTotpInput,
     Viewer,
+    ViewerKind,
 )
 from schema.context import Context
 from schema.user_errors import UserError, user_errors
@@ -509,7 +510,7 @@ async def api_keys_of_county(info: Info[Context, None]) -> list[ApiKey]:
 async def me(info: Info[Context, None]) -> Viewer:
     principal = await info.context.user()
     return Viewer(
-        kind=principal.kind.value,
+        kind=ViewerKind(principal.kind.value),
         name=principal.name,
         grants=[
             RoleGrant(role=Role(g.role.value), county_code=g.county_code, scope=g.scope)

@@ -48,6 +48,7 @@ from schema.pairing import (
     PairingCoverage,
     PairingEdge,
     PairingEvent,
+    PairingEventKind,
     PairingInput,
     PairingLevel,
     PairingPayload,
@@ -128,7 +129,7 @@ def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairin
             ends_on=r.ends_on, proposed_by=r.proposed_by, created_at=r.created_at,
             my_side=_side(r, mine, names), partner=_side(r, other, names),
             my_review=getattr(r, f"{mine}_review"), partner_review=getattr(r, f"{other}_review"),
-            events=[PairingEvent(kind=e.kind, on=e.on_date, note=e.note,
+            events=[PairingEvent(kind=PairingEventKind(e.kind), on=e.on_date, note=e.note,
                                  by_my_side=e.county_code == county) for e in events[r.id]],
         ))  # fmt: skip
     return found
@@ -533,7 +534,7 @@ async def record_pairing_event(
 ) -> PairingPayload:
     return await _act(
         info.context, input.pairing_id, "recordPairingEvent",
-        lambda conn, pk, county, by: rules.record_event(conn, pk, county, input.kind, input.on,
+        lambda conn, pk, county, by: rules.record_event(conn, pk, county, input.kind.value, input.on,
                                                         input.note, by=by),
         res="pairing_event", field="kind",
     )  # fmt: skip

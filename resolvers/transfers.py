@@ -29,6 +29,7 @@ from schema.transfers import (
     TransferPayload,
     TransferPupilInput,
 )
+from schema.transfers import TransferState as ApiTransferState
 from schema.user_errors import user_errors
 from tenants.metadata import translate_map
 from tenants.sessions import Tenant, act_as_county
@@ -49,7 +50,7 @@ def _transfer(row: Any, name: str, state: TransferState | None = None) -> Transf
         grade=row.grade,
         from_county=row.from_county,
         to_county=row.to_county,
-        state=state.value if state else row.state,
+        state=ApiTransferState(state.value if state else row.state),
         requested_at=row.requested_at,
         note=row.note,
     )

@@ -6,6 +6,7 @@ when it drifts from this code.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
 import strawberry
@@ -119,6 +120,7 @@ from schema.pupils import (
     PupilConnection,
     PupilPayload,
 )
+from schema.scalars import DateTime
 from schema.stats import RegionStatistics, Statistics
 from schema.tasks import (
     CollectionTask,
@@ -713,6 +715,7 @@ schema = RedscarfSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    scalar_overrides={dt.datetime: DateTime},
     types=[
         Unit,
         Pupil,

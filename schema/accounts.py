@@ -52,11 +52,16 @@ class RoleGrant:
     )
 
 
+@strawberry.enum(description="调用者的种类。")
+class ViewerKind(enum.Enum):
+    USER = strawberry.enum_value("user", description="账号（人）")
+    API_KEY = strawberry.enum_value("api_key", description="应用密钥（县（区）自己的应用）")
+    OPERATOR = strawberry.enum_value("operator", description="平台运维")
+
+
 @strawberry.type(description="当前调用者。")
 class Viewer:
-    kind: str = strawberry.field(
-        description="user（账号）、api_key（应用密钥）或 operator（运维）。"
-    )
+    kind: ViewerKind = strawberry.field(description="种类。")
     name: str = strawberry.field(description="姓名或应用名称。")
     grants: list[RoleGrant] = strawberry.field(
         description="当前有效的角色（管理员需通过动态口令）。"

@@ -53,11 +53,13 @@ class Activity(Node):
     signup_opens_at: dt.datetime = strawberry.field(description="报名开始。")
     signup_closes_at: dt.datetime = strawberry.field(description="报名截止。")
     cancel_until: dt.datetime | None = strawberry.field(
-        description="此前可取消报名并退还积分；为空则活动开始前都可取消。"
+        description="此前可取消报名并退还积分；为空则在活动结算（结束）前都可取消。"
     )
     capacity: int = strawberry.field(description="名额。")
     confirmed: int = strawberry.field(description="已确认人数。")
-    places_left: int = strawberry.field(description="剩余名额。")
+    places_left: int = strawberry.field(
+        description="剩余名额：容量减去已确认的报名；草稿、已结束和已取消的活动为 0（容量见 capacity）。"
+    )
     waitlisted: int = strawberry.field(description="候补人数。")
     grades: list[int] | None = strawberry.field(description="面向的年级；为空则不限。")
     area: Area | None = strawberry.field(description="只面向城区或农村学校；为空则不限。")
@@ -203,7 +205,8 @@ class CreateActivityInput:
     signup_opens_at: dt.datetime = strawberry.field(description="报名开始。")
     signup_closes_at: dt.datetime = strawberry.field(description="报名截止（不晚于活动结束）。")
     cancel_until: dt.datetime | None = strawberry.field(
-        default=None, description="此前可取消报名；不填则活动结束前都可取消。"
+        default=None,
+        description="此前可取消报名并退还积分（不晚于活动结束）；不填则在活动结算（结束）前都可取消。",
     )
     capacity: int = strawberry.field(description="名额。")
     grades: list[int] | None = strawberry.field(default=None, description="面向的年级。")

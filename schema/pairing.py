@@ -61,15 +61,32 @@ class PairingSide:
     school: str | None = strawberry.field(description="队员的学校。")
 
 
+@strawberry.enum(
+    description="结对活动的类别：手拉手的“六个一”（FRIEND 至 GOOD_DEED）；学校 JOINT_ACTIVITY、"
+    "CLASS_OBSERVATION、COUNSELOR_EXCHANGE、DONATION、VISIT；辅导员 OBSERVATION_LESSON、"
+    "SECONDMENT、EXCHANGE；县、乡镇 JOINT_ACTIVITY、VISIT、MEETING。"
+)
+class PairingEventKind(enum.Enum):
+    FRIEND = strawberry.enum_value("friend", description="交一个朋友")
+    LETTER = strawberry.enum_value("letter", description="写一封信")
+    CARD = strawberry.enum_value("card", description="互赠一张友谊卡")
+    WEEKEND_VISIT = strawberry.enum_value("weekend_visit", description="到对方家里过一个周末")
+    BADGE_TOGETHER = strawberry.enum_value("badge_together", description="一起争得一枚奖章")
+    GOOD_DEED = strawberry.enum_value("good_deed", description="一起做一件好事")
+    JOINT_ACTIVITY = strawberry.enum_value("joint_activity", description="联合活动")
+    CLASS_OBSERVATION = strawberry.enum_value("class_observation", description="观摩课堂")
+    COUNSELOR_EXCHANGE = strawberry.enum_value("counselor_exchange", description="辅导员交流")
+    DONATION = strawberry.enum_value("donation", description="捐赠")
+    VISIT = strawberry.enum_value("visit", description="互访")
+    OBSERVATION_LESSON = strawberry.enum_value("observation_lesson", description="观摩课")
+    SECONDMENT = strawberry.enum_value("secondment", description="挂职交流")
+    EXCHANGE = strawberry.enum_value("exchange", description="交流")
+    MEETING = strawberry.enum_value("meeting", description="会议")
+
+
 @strawberry.type(description="结对双方一起做的一件事（“六个一”、联合活动、交流等）。")
 class PairingEvent:
-    kind: str = strawberry.field(
-        description=(
-            "类别：手拉手 friend、letter、card、weekend_visit、badge_together、good_deed；学校 "
-            "joint_activity、class_observation、counselor_exchange、donation、visit；辅导员 "
-            "observation_lesson、secondment、exchange；县、乡镇 joint_activity、visit、meeting。"
-        )
-    )
+    kind: PairingEventKind = strawberry.field(description="类别（须是该层级结对的类别）。")
     on: dt.date = strawberry.field(description="日期。")
     note: str | None = strawberry.field(description="说明。")
     by_my_side: bool = strawberry.field(description="由本方记录。")
@@ -214,7 +231,7 @@ class ReviewPairingInput:
 @strawberry.input(description="记录结对双方一起做的一件事。")
 class RecordPairingEventInput:
     pairing_id: strawberry.ID = strawberry.field(description="结对的全局 ID。")
-    kind: str = strawberry.field(description="类别（见 PairingEvent.kind）。")
+    kind: PairingEventKind = strawberry.field(description="类别（须是该层级结对的类别）。")
     on: dt.date = strawberry.field(description="日期（不晚于今天）。")
     note: str | None = strawberry.field(default=None, description="说明。")
 

@@ -12,6 +12,23 @@ from schema.node import PageInfo
 from schema.user_errors import UserError
 
 
+@strawberry.enum(description="积分变动的类别。")
+class PointsEntryKind(enum.Enum):
+    AWARD = strawberry.enum_value("award", description="获得奖章（含一星章名单）的积分")
+    TASK = strawberry.enum_value("task", description="征集任务的奖励")
+    REWARD = strawberry.enum_value("reward", description="参加活动的奖励")
+    HOLD = strawberry.enum_value("hold", description="活动报名的花费（结算）")
+    SPEND = strawberry.enum_value("spend", description="兑换物品")
+    EXPIRY = strawberry.enum_value("expiry", description="过期作废")
+    REVERSAL = strawberry.enum_value("reversal", description="冲正（撤销奖章、退款等）")
+    OTHER = strawberry.enum_value("other", description="其他")
+
+    @classmethod
+    def of(cls, kind: str) -> PointsEntryKind:
+        """The kind of a ledger transaction (a kind this API does not name is OTHER)."""
+        return cls._value2member_map_.get(kind, cls.OTHER)  # type: ignore[return-value]
+
+
 @strawberry.type(description="队员的积分。")
 class PointsBalance:
     balance: int = strawberry.field(description="余额。")
@@ -22,9 +39,7 @@ class PointsBalance:
 @strawberry.type(description="一笔积分变动。")
 class PointsEntry:
     amount: int = strawberry.field(description="变动：正数为获得，负数为使用。")
-    kind: str = strawberry.field(
-        description="类别：award（奖章等奖励）、spend（兑换）、hold（活动结算）、reversal（冲正）等。"
-    )
+    kind: PointsEntryKind = strawberry.field(description="类别。")
     memo: str | None = strawberry.field(description="说明。")
     at: dt.datetime = strawberry.field(description="时间。")
     balance_after: int = strawberry.field(description="这笔之后的余额。")

@@ -25,6 +25,7 @@ from schema.points import (
     PointsEntry,
     PointsEntryConnection,
     PointsEntryEdge,
+    PointsEntryKind,
 )
 from schema.user_errors import UserError
 
@@ -144,7 +145,7 @@ class Pupil(Node):
                 cursor=encode_key_cursor(e.posting_id),
                 node=PointsEntry(
                     amount=e.amount,
-                    kind=e.kind,
+                    kind=PointsEntryKind.of(e.kind),
                     memo=e.memo,
                     at=e.at,
                     balance_after=e.balance_after,

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import strawberry
 
 from schema.user_errors import UserError
+
+
+@strawberry.enum(description="转学申请的状态。")
+class TransferState(enum.Enum):
+    PENDING = strawberry.enum_value("pending", description="待转入县（区）接收")
+    ACCEPTED = strawberry.enum_value("accepted", description="已接收")
+    DECLINED = strawberry.enum_value("declined", description="已拒绝")
 
 
 @strawberry.type(description="一次跨县（区）转学：转出县发起，转入县接收。")
@@ -16,7 +24,7 @@ class Transfer:
     grade: int = strawberry.field(description="年级。")
     from_county: str = strawberry.field(description="转出县（区）代码。")
     to_county: str = strawberry.field(description="转入县（区）代码。")
-    state: str = strawberry.field(description="pending（待接收）、accepted 或 declined。")
+    state: TransferState = strawberry.field(description="状态。")
     requested_at: dt.datetime = strawberry.field(description="发起时间。")
     note: str | None = strawberry.field(description="说明。")
 

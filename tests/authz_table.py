@@ -1989,7 +1989,7 @@ OPERATIONS: dict[str, Op] = {
         _pairing_at("active"),
     ),
     "recordPairingEvent": Op(
-        'mutation($id: ID!) { recordPairingEvent(input: {pairingId: $id, kind: "visit", '
+        "mutation($id: ID!) { recordPairingEvent(input: {pairingId: $id, kind: VISIT, "
         'on: "2026-11-20"}) { pairing { state } userErrors { code } } }',
         "recordPairingEvent",
         "object",

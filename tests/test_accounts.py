@@ -99,7 +99,7 @@ async def test_a_counselor_signs_in_and_is_known(gql: GraphQLClient, county: Cou
     tokens = (await sign_in(gql, username))["tokens"]
     assert tokens["expiresIn"] == 15 * 60
     me = (await gql.data(ME, headers=bearer(tokens["accessToken"])))["me"]
-    assert me["kind"] == "user"
+    assert me["kind"] == "USER"
     assert me["grants"] == [{"role": "SQUADRON_COUNSELOR", "countyCode": county.code, "scope": "c"}]
 
 
@@ -394,7 +394,7 @@ async def test_a_county_app_key_works_until_it_is_revoked(
     secret = created["secret"]
     assert secret.startswith(f"rsk_{created['apiKey']['prefix']}_")
     me = (await gql.data(ME, headers={"X-Api-Key": secret}))["me"]
-    assert (me["kind"], me["name"]) == ("api_key", "县少工委小程序")
+    assert (me["kind"], me["name"]) == ("API_KEY", "县少工委小程序")
     keys = (await gql.data("{ apiKeys { prefix lastUsedAt } }", headers=admin))["apiKeys"]
     assert keys[0]["lastUsedAt"] is not None
     # Only the hash is stored

@@ -187,7 +187,7 @@ async def test_a_badge_year_from_the_schools_awards_to_a_parents_view(
     assert ("STAR1", "AWARDED") in states
     # 12 basic badges at 2 points, one taken back with its badge; the star's level had no rule.
     assert view["pupil"]["points"]["balance"] == 2 * (result["basics"] - 1)
-    assert view["pupil"]["pointsHistory"]["edges"][0]["node"] == {"amount": -2, "kind": "reversal"}
+    assert view["pupil"]["pointsHistory"]["edges"][0]["node"] == {"amount": -2, "kind": "REVERSAL"}
 
 
 async def test_the_growth_archive_is_one_query_and_one_export_away(

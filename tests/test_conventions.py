@@ -274,3 +274,27 @@ async def test_a_page_of_activities_with_their_sign_ups_costs_as_many_statements
         assert [len(s["edges"]) for s in lists] == [min(2, k) for k in expected]
         assert [s["pageInfo"]["hasNextPage"] for s in lists] == [k > 2 for k in expected]
     assert counts[0] == counts[1], counts
+
+
+async def test_every_timestamp_comes_back_in_beijing_time_to_the_second(
+    gql: GraphQLClient, engine: Engine, make_county: Callable[..., County]
+) -> None:
+    import re
+
+    from tests.test_activities_api import County as ActivityCounty
+
+    county = ActivityCounty(gql, engine, make_county, n=1)
+    activity = await county.create(startsAt="2030-05-01T01:00:00Z", endsAt="2030-05-01T04:30:00Z")
+    await county.sign_up(activity, [0], county.admin)
+    found = await gql.data(
+        """query($id: ID!) { activity(id: $id) { startsAt endsAt signupOpensAt
+        signups { edges { node { createdAt updatedAt } } } } statistics { computedAt } }""",
+        {"id": activity},
+        headers=county.admin,
+    )
+    one = found["activity"]
+    assert (one["startsAt"], one["endsAt"]) == ("2030-05-01T09:00:00+08:00",
+                                                "2030-05-01T12:30:00+08:00")  # fmt: skip
+    stamps = [one["signupOpensAt"], found["statistics"]["computedAt"],
+              *one["signups"]["edges"][0]["node"].values()]  # fmt: skip
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", s) for s in stamps), stamps

@@ -103,20 +103,20 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
         "name": "山区小学", "unitKind": "BRIGADE", "area": "RURAL", "unitName": None,
         "givenName": None, "grade": None, "school": None,
     }  # fmt: skip
-    event = """mutation($p: ID!, $k: String!) { recordPairingEvent(input: {pairingId: $p, kind: $k,
+    event = """mutation($p: ID!, $k: PairingEventKind!) { recordPairingEvent(input: {pairingId: $p, kind: $k,
       on: "2026-11-20", note: "联合升旗仪式"}) { pairing { events { kind byMySide } } userErrors { code } } }"""
-    done = await gql.data(event, {"p": seen["id"], "k": "joint_activity"}, headers=city.admin)
+    done = await gql.data(event, {"p": seen["id"], "k": "JOINT_ACTIVITY"}, headers=city.admin)
     assert done["recordPairingEvent"]["pairing"]["events"] == [
-        {"kind": "joint_activity", "byMySide": True}
+        {"kind": "JOINT_ACTIVITY", "byMySide": True}
     ]
-    wrong = await gql.data(event, {"p": seen["id"], "k": "letter"}, headers=city.admin)
+    wrong = await gql.data(event, {"p": seen["id"], "k": "LETTER"}, headers=city.admin)
     assert [e["code"] for e in wrong["recordPairingEvent"]["userErrors"]] == ["INVALID_EVENT"]
     ended = await gql.data(
         'mutation($id: ID!) { endPairing(input: {id: $id, review: "双方共开展活动 1 次"}) { pairing { state myReview } } }',
         {"id": theirs["id"]}, headers=hills.admin,
     )  # fmt: skip
     assert ended["endPairing"]["pairing"] == {"state": "ENDED", "myReview": "双方共开展活动 1 次"}
-    late = await gql.data(event, {"p": seen["id"], "k": "joint_activity"}, headers=city.admin)
+    late = await gql.data(event, {"p": seen["id"], "k": "JOINT_ACTIVITY"}, headers=city.admin)
     assert [e["code"] for e in late["recordPairingEvent"]["userErrors"]] == ["PAIRING_NOT_ACTIVE"]
     reviewed = await gql.data(
         'mutation($id: ID!) { reviewPairing(input: {id: $id, review: "送教 3 次"}) { pairing { myReview partnerReview } } }',
@@ -280,7 +280,7 @@ async def run_a_pairing(
         if ending == "endPairing":
             await act(client, "acceptPairing", pairing, theirs)
             await client.data(
-                'mutation($p: ID!) { recordPairingEvent(input: {pairingId: $p, kind: "visit", '
+                'mutation($p: ID!) { recordPairingEvent(input: {pairingId: $p, kind: VISIT, '
                 'on: "2026-11-20"}) { userErrors { code } } }', {"p": pairing}, headers=theirs,
             )  # fmt: skip
         assert (await act(client, ending, pairing, theirs))["userErrors"] == []

@@ -52,8 +52,8 @@ async def test_a_roster_shows_each_pupils_points_and_history_newest_first(
     assert nodes[1]["points"] == {"balance": 0, "held": 0, "available": 0}  # never had any
     history = nodes[0]["pointsHistory"]
     assert [e["node"] for e in history["edges"]] == [
-        {"amount": -3, "kind": "spend", "memo": "兑换文具", "balanceAfter": 12},
-        {"amount": 5, "kind": "award", "memo": "红领巾小书法家", "balanceAfter": 15},
+        {"amount": -3, "kind": "SPEND", "memo": "兑换文具", "balanceAfter": 12},
+        {"amount": 5, "kind": "AWARD", "memo": "红领巾小书法家", "balanceAfter": 15},
     ]
     assert history["pageInfo"]["hasNextPage"] is True
     # One query for all the balances of the page, not one per pupil.

@@ -56,7 +56,7 @@ async def test_a_pupil_moves_county_with_the_record_and_the_new_county_accepts(
     asked = (
         await gql.data(TRANSFER, {"id": pupil, "to": new["county"].code}, headers=old["headers"])
     )["transferPupil"]
-    assert asked["transfer"]["state"] == "pending"
+    assert asked["transfer"]["state"] == "PENDING"
     status = await gql.data(
         "query($id: ID!) { pupil(id: $id) { status } }", {"id": pupil}, headers=old["headers"]
     )
@@ -80,7 +80,7 @@ async def test_a_pupil_moves_county_with_the_record_and_the_new_county_accepts(
             ACCEPT, {"t": asked["transfer"]["id"], "s": new["squadron"]}, headers=new["headers"]
         )
     )["acceptTransfer"]
-    assert accepted["transfer"]["state"] == "accepted"
+    assert accepted["transfer"]["state"] == "ACCEPTED"
     arrived = await gql.data(
         "query($id: ID!) { pupil(id: $id) { name status joinedOn idNumber(reveal: true) "
         "squadron { name } } }",
@@ -121,7 +121,7 @@ async def test_a_declined_transfer_puts_the_pupil_back(
         {"t": transfer},
         headers=new["headers"],
     )
-    assert declined["declineTransfer"]["transfer"]["state"] == "declined"
+    assert declined["declineTransfer"]["transfer"]["state"] == "DECLINED"
     back = await gql.data(
         "query($id: ID!) { pupil(id: $id) { status } }", {"id": pupil}, headers=old["headers"]
     )
