@@ -332,7 +332,7 @@ async def revoke_role(info: Info[Context, None], input: RevokeRoleInput) -> OkPa
     try:
         assignment_id = int(input.assignment_id)
     except ValueError:
-        raise NotFound("没有这项角色授权", code="NOT_FOUND") from None
+        raise NotFound("没有这项角色授权", code="GRANT_NOT_FOUND") from None
     tenant = await context.tenant()
     principal = await context.principal()
 
@@ -348,7 +348,7 @@ async def revoke_role(info: Info[Context, None], input: RevokeRoleInput) -> OkPa
     row = await context.in_shared_transaction(find)
     # Out of reach looks exactly like missing.
     if row is None or not await context.may(f"role:{row.role}", "grant", row.scope):
-        raise NotFound("没有这项角色授权", code="NOT_FOUND")
+        raise NotFound("没有这项角色授权", code="GRANT_NOT_FOUND")
 
     def run(conn: Connection) -> None:
         service.revoke_role(conn, assignment_id, revoked_by=principal.id)
@@ -468,14 +468,14 @@ async def revoke_api_key(info: Info[Context, None], input: RevokeApiKeyInput) ->
     try:
         key_id = int(input.id)
     except ValueError:
-        raise NotFound("没有这个应用密钥", code="NOT_FOUND") from None
+        raise NotFound("没有这个应用密钥", code="API_KEY_NOT_FOUND") from None
     row = await context.in_shared_transaction(
         lambda conn: conn.execute(
             select(api_keys).where(api_keys.c.id == key_id, api_keys.c.county_code == tenant.code)
         ).first()
     )
     if row is None or not await context.may("api_key", "manage", row.scope):
-        raise NotFound("没有这个应用密钥", code="NOT_FOUND")
+        raise NotFound("没有这个应用密钥", code="API_KEY_NOT_FOUND")
 
     def run(conn: Connection) -> bool:
         done = service.revoke_api_key(conn, key_id, tenant.code, revoked_by=principal.id or 0)

@@ -465,7 +465,7 @@ async def _own_awards(context: Context, global_ids: Sequence[str]) -> list[int]:
             )  # fmt: skip
     visible = [r for r in rows if r.pupil_id in seen]
     if not ids or None in ids or len(visible) != len(set(ids)):
-        raise NotFound("没有这项奖章记录", code="NOT_FOUND")
+        raise NotFound("没有这项奖章记录", code="AWARD_NOT_FOUND")
     for r in visible:
         await context.require(f"award:{r.level}", "write", seen[r.pupil_id].path)
     return [i for i in ids if i is not None]
@@ -560,7 +560,7 @@ async def resolve_award_objection(
                 )
             ).scalar()
     if pk is None or award_id is None:
-        raise NotFound("没有这条异议", code="NOT_FOUND")
+        raise NotFound("没有这条异议", code="OBJECTION_NOT_FOUND")
     await _own_awards(
         context, [encode_global_id("BadgeAward", (await context.tenant()).code, award_id)]
     )

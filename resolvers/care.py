@@ -307,7 +307,7 @@ async def _carer_account(context: Context, assignment_id: str) -> Any:
 
     found = await context.in_shared_transaction(find) if pk is not None else None
     if found is None:
-        raise NotFound("没有这项角色授权", code="NOT_FOUND")
+        raise NotFound("没有这项角色授权", code="GRANT_NOT_FOUND")
     if not context.services.authorizer.reach(Role(found.role), "care", "read"):
         raise InvalidInput("关爱人须是本县（区）的工作人员（辅导员、志愿者）",
                            code="CARER_INELIGIBLE")  # fmt: skip

@@ -133,7 +133,7 @@ async def _current(context: Context, global_id: str) -> Any:
                 )
             ).first()
     if row is None:
-        raise NotFound("没有这位在任的辅导员", code="NOT_FOUND")
+        raise NotFound("没有这位在任的辅导员", code="COUNSELOR_NOT_FOUND")
     await context.require("counselor", "write", row.path)
     return row
 

@@ -105,7 +105,7 @@ async def request_pupil_data(
     principal = await context.user()
     found = await pupil(info, input.pupil_id)  # what the caller may see, erased pupils not
     if found is None:
-        raise NotFound("没有这名队员", code="NOT_FOUND")
+        raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND")
     if not found.record.bound:
         await reachable_pupil(context, input.pupil_id)  # staff: who may change the pupil
     try:
@@ -195,7 +195,7 @@ async def handle_data_request(
         async with context.session() as session:
             row = (await session.execute(_located().where(data_requests.c.id == pk))).first()
     if row is None or not await context.may("pupil", "read", row.path):
-        raise NotFound("没有这项请求", code="NOT_FOUND")
+        raise NotFound("没有这项请求", code="DATA_REQUEST_NOT_FOUND")
     await context.require("pupil", "write", row.path)
     erase = input.decision == DataRequestDecision.COMPLETE and row.kind == Kind.DELETE
     if erase:

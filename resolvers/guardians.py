@@ -84,7 +84,7 @@ async def unbind_pupil(info: Info[Context, None], input: UnbindPupilInput) -> Ok
     principal = await context.user()
     found = await pupil(info, input.pupil_id)  # bound pupils only, for a guardian
     if found is None or not found.record.bound:
-        raise NotFound("您没有绑定这名队员", code="NOT_FOUND")
+        raise NotFound("您没有绑定这名队员", code="PUPIL_NOT_FOUND")
     async with context.session() as session:
         guardian_id = (
             await session.execute(select(guardians.c.id).where(guardians.c.user_id == principal.id))

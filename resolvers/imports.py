@@ -187,5 +187,5 @@ async def import_roster(info: Info[Context, None], input: ImportRosterInput) -> 
             )
     row = await _load(context, started)
     if row is None:
-        raise NotFound("没有这次导入", code="NOT_FOUND")
+        raise NotFound("没有这次导入", code="IMPORT_NOT_FOUND")
     return ImportRosterPayload(roster_import=_import(row, tenant.code), user_errors=[])

@@ -100,7 +100,7 @@ async def reachable_pupil(context: Context, global_id: str) -> PupilRecord:
         async with context.session() as session:
             found = await pupil_by_id(session, scope, pk, user_id=await caller_user_id(context))
     if found is None:
-        raise NotFound("没有这名队员", code="NOT_FOUND")
+        raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND")
     await context.require("pupil", "write", found.path)
     return found
 

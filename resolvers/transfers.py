@@ -188,7 +188,7 @@ async def _pending(context: Context, transfer_id: str) -> tuple[Tenant, Any]:
         ).first()
     )
     if row is None:
-        raise NotFound("没有这份待接收的转学申请", code="NOT_FOUND")
+        raise NotFound("没有这份待接收的转学申请", code="TRANSFER_NOT_FOUND")
     return tenant, row
 
 

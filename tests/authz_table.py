@@ -20,7 +20,7 @@ the schema has an operation this table does not classify.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from schema.ids import encode_global_id
@@ -2426,6 +2426,33 @@ OPERATIONS: dict[str, Op] = {
         table("allowed"),
     ),
 }
+
+# What each operation answers for an object it does not find (out of reach, or of another
+# county): the code of the object's kind. Written NF above, in the shared expectations.
+NOT_FOUND_OF = {
+    **dict.fromkeys(("changePupilStatus", "enrolPupils", "issueBindingCode", "movePupil",
+                     "requestPupilData", "transferPupil", "unbindPupil", "updatePupil"),
+                    "PUPIL_NOT_FOUND"),
+    **dict.fromkeys(("confirmBadgeAwards", "reviewBadgeCandidates", "revokeBadgeAward",
+                     "startBadgeNotice", "recordAwardObjection"), "AWARD_NOT_FOUND"),
+    # an objection of another county is not found; one here, on an award out of reach, is
+    # the award's
+    "resolveAwardObjection": ("AWARD_NOT_FOUND", "AWARD_NOT_FOUND", "OBJECTION_NOT_FOUND"),
+    "endCounselor": "COUNSELOR_NOT_FOUND",
+    "reassignCounselor": "COUNSELOR_NOT_FOUND",
+    "handleDataRequest": "DATA_REQUEST_NOT_FOUND",
+    "revokeApiKey": "API_KEY_NOT_FOUND",
+    "revokeRole": "GRANT_NOT_FOUND",
+    "acceptTransfer": "TRANSFER_NOT_FOUND",
+    "declineTransfer": "TRANSFER_NOT_FOUND",
+}  # fmt: skip
+for _name, _code in NOT_FOUND_OF.items():
+    _op = OPERATIONS[_name]
+    _codes = (_code,) * 3 if isinstance(_code, str) else _code
+    OPERATIONS[_name] = replace(_op, expect={
+        role: tuple(code if cell == NF else cell for cell, code in zip(cells, _codes,
+                                                                       strict=True))
+        for role, cells in _op.expect.items()})  # type: ignore[misc]  # fmt: skip
 
 QUERY_FIELDS = {"county", "units", "unit", "node", "pupils", "pupil", "me", "roleAssignments",
                 "apiKeys", "auditLog"}  # fmt: skip

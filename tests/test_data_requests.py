@@ -308,7 +308,7 @@ async def test_requests_are_refused_where_they_must_be(
         REQUEST, {"i": {"pupilId": child, "kind": "SEE"}},
         headers={**stranger, "X-County": county.code},
     )  # fmt: skip
-    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert refused["errors"][0]["extensions"]["code"] == "PUPIL_NOT_FOUND"
     # The school records a paper request; rejecting needs a reason; handled once only.
     asked = await gql.data(REQUEST, {"i": {"pupilId": child, "kind": "CORRECT",
                                            "note": "出生日期有误"}}, headers=admin)  # fmt: skip

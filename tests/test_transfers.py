@@ -101,7 +101,7 @@ async def test_a_pupil_moves_county_with_the_record_and_the_new_county_accepts(
     again = await gql.execute(
         ACCEPT, {"t": asked["transfer"]["id"], "s": new["squadron"]}, headers=new["headers"]
     )
-    assert again["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert again["errors"][0]["extensions"]["code"] == "TRANSFER_NOT_FOUND"
     # and the old county cannot see the new county's requests
     theirs = await gql.execute("{ incomingTransfers { id } }", headers=old["headers"])
     assert theirs["data"]["incomingTransfers"] == []

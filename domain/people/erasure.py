@@ -65,7 +65,7 @@ def erase_pupil(conn: Connection, tenant: Tenant, cipher: FieldCipher, pupil_id:
     service = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
     row = service.execute(select(pupils).where(pupils.c.id == pupil_id).with_for_update()).first()
     if row is None or row.status == PupilStatus.ERASED:
-        raise NotFound("没有这名队员", code="NOT_FOUND")
+        raise NotFound("没有这名队员", code="PUPIL_NOT_FOUND")
     moving = service.execute(
         select(func.count())
         .select_from(pupil_transfers)
