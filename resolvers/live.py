@@ -10,6 +10,7 @@ for. The subscriber's session is checked again every `RECHECK_S` seconds: when i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from typing import Annotated, TypeVar
 from uuid import UUID
@@ -35,6 +36,8 @@ T = TypeVar("T")
 
 RECHECK_S = 60.0
 """Seconds between two checks of a waiting subscriber's session."""
+MIN_INTERVAL_S = 0.5
+"""Shortest time between two answers of one subscription (what one subscriber may cost)."""
 MAX_SUBSCRIPTIONS = 20
 """Subscriptions one connection may have running at once."""
 
@@ -67,6 +70,9 @@ async def follow(
                 yield found
                 if ended(found):
                     return
+                # At most one read per interval: the changes of a busy object (sign-ups at
+                # an opening minute) wait a moment and are read together.
+                await asyncio.sleep(MIN_INTERVAL_S)
                 while not await watch.changed(RECHECK_S):
                     await context.reauthenticate()
     finally:
