@@ -96,7 +96,7 @@ class LiveHub:
 
     @property
     def watching(self) -> int:
-        """Watches registered now (for tests and the operations view)."""
+        """Watches registered now (the tests check that none outlives its connection)."""
         return len({w for watchers in self._watches.values() for w in watchers})
 
     def announce(self, key: str) -> None:
