@@ -360,6 +360,21 @@ async def test_a_school_picks_a_pupil_of_its_partner_school_among_those_whose_fa
         page = (await gql.data(paged, {"id": schools["id"], "after": after},
                                headers=city.brigade))["pairing"]["partnerPupils"]  # fmt: skip
         assert [e["node"]["givenName"] for e in page["edges"]] == expected
+    # Backward: the last one, then the one before it; the two are counted.
+    backward = """query($id: ID!, $before: String) { pairing(id: $id) { partnerPupils(last: 1,
+      before: $before) { totalCount edges { node { givenName } }
+      pageInfo { hasPreviousPage hasNextPage startCursor } } } }"""
+    last = (await gql.data(backward, {"id": schools["id"], "before": None},
+                           headers=city.brigade))["pairing"]["partnerPupils"]  # fmt: skip
+    assert [e["node"]["givenName"] for e in last["edges"]] == ["晓"]
+    assert (last["totalCount"], last["pageInfo"]["hasPreviousPage"],
+            last["pageInfo"]["hasNextPage"]) == (2, True, False)  # fmt: skip
+    before = (await gql.data(backward, {"id": schools["id"],
+                                        "before": last["pageInfo"]["startCursor"]},
+                             headers=city.brigade))["pairing"]["partnerPupils"]  # fmt: skip
+    assert [e["node"]["givenName"] for e in before["edges"]] == ["小明"]
+    assert (before["pageInfo"]["hasPreviousPage"], before["pageInfo"]["hasNextPage"]) == (
+        False, True)  # fmt: skip
     only_4 = await gql.data(PARTNER_PUPILS, {"id": schools["id"], "g": 4}, headers=city.brigade)
     assert [e["node"]["givenName"] for e in only_4["pairing"]["partnerPupils"]["edges"]] == ["小明"]
     # Who does not propose pairs for the city school does not get the list: the province sees
