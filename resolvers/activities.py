@@ -44,7 +44,6 @@ from resolvers.paging import (
     counter,
     fetch,
     fetch_many,
-    grouped,
     page_of,
 )
 from resolvers.people import PupilRecord, pupil_ids_in, pupils_by_ids
@@ -281,36 +280,27 @@ async def signups_of_activity(
     )
 
 
-async def _signup_clauses(context: Context, which: SignupList) -> list[Any]:
+async def _listed_signups(context: Context, which: SignupList, *columns: Any) -> Select[Any]:
+    """The sign-ups `which` asks for (with `columns`, else all and the waiting position)."""
     state, limited = which
     clauses = [await _pupil_filter(context)] if limited else []
     if state is not None:
         clauses.append(activity_signups.c.state == state.value)
-    return clauses
+    return (select(*columns) if columns else _signup_query()).where(*clauses)
 
 
 async def _signup_pages(
     context: Context, keys: list[tuple[int, Page[int], SignupList]]
 ) -> list[Fetched[Any]]:
-    found: dict[tuple[int, Page[int], SignupList], Fetched[Any]] = {}
-    for (page, which), activity_ids in grouped(keys).items():
-        listed = _signup_query().where(*await _signup_clauses(context, which))
-        pages = await fetch_many(context.session, listed, activity_signups.c.id,
-                                 activity_signups.c.activity_id, activity_ids, page)  # fmt: skip
-        found.update({(pk, page, which): pages[pk] for pk in activity_ids})
-    return [found[key] for key in keys]
+    return await fetch_many(context.session, keys, partial(_listed_signups, context),
+                            activity_signups.c.id, activity_signups.c.activity_id)  # fmt: skip
 
 
 async def _signup_counts(context: Context, keys: list[tuple[int, SignupList]]) -> list[int]:
-    found: dict[tuple[int, SignupList], int] = {}
-    for (which,), activity_ids in grouped(keys).items():
-        listed = select(activity_signups.c.activity_id).where(
-            *await _signup_clauses(context, which)
-        )
-        counts = await count_many(context.session, listed, activity_signups.c.activity_id,
-                                  activity_ids)  # fmt: skip
-        found.update({(pk, which): counts[pk] for pk in activity_ids})
-    return [found[key] for key in keys]
+    async def listed(which: SignupList) -> Select[Any]:
+        return await _listed_signups(context, which, activity_signups.c.activity_id)
+
+    return await count_many(context.session, keys, listed, activity_signups.c.activity_id)
 
 
 async def signups_of_pupils(context: Context, ids: Sequence[int]) -> list[list[ActivitySignup]]:

@@ -115,16 +115,10 @@ def page_of(
     )
 
 
-def page_info(
-    cursors: list[str],
-    *,
-    has_next: bool,
-    has_previous: bool | None = None,
-    after: str | None = None,
-) -> PageInfo:
+def page_info(cursors: list[str], *, has_next: bool, has_previous: bool) -> PageInfo:
     return PageInfo(
         has_next_page=has_next,
-        has_previous_page=after is not None if has_previous is None else has_previous,
+        has_previous_page=has_previous,
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
     )
@@ -174,46 +168,54 @@ def counter(
 
 async def fetch_many(
     open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-    query: Select[Any],
+    keys: Sequence[tuple[Any, Page[Any], Any]],
+    listed: Callable[[Any], Awaitable[Select[Any]]],
     column: Any,
     parent: Any,
-    parents: Sequence[Any],
-    page: Page[Any],
     *,
     newest_first: bool = False,
-) -> dict[Any, Fetched[Any]]:
-    """The same `page` of the list `query` for each of `parents` (a list nested in a list:
-    the sign-ups of each activity of a page), in one statement: each parent's rows ranked in
-    the order of `column`, as many kept as the page needs."""
-    paged, order, limit = page.keyset(column, newest_first=newest_first)
-    rank = func.row_number().over(partition_by=parent, order_by=order).label("page_rank")
-    ranked = query.where(parent.in_(list(parents)), *paged).add_columns(rank).subquery()
-    of_parent: dict[Any, list[Any]] = {p: [] for p in parents}
-    async with open_session() as session:
-        rows = await session.execute(
-            select(ranked)
-            .where(ranked.c.page_rank <= limit)
-            .order_by(ranked.c[parent.name], ranked.c.page_rank)
-        )
-        for row in rows:
-            of_parent[getattr(row, parent.name)].append(row)
-    return {p: Fetched(*page.take(found)) for p, found in of_parent.items()}
+) -> list[Fetched[Any]]:
+    """A DataLoader's batch of a list nested in a list (the sign-ups of each activity of a
+    page): each key is `(parent, page, filter)`, `listed(filter)` the list's query, and the
+    parents asking the same page and filter are read in one statement, each parent's rows
+    ranked in the order of `column` and as many kept as the page needs."""
+    found: dict[tuple[Any, Page[Any], Any], Fetched[Any]] = {}
+    for (page, which), parents in grouped(keys).items():
+        paged, order, limit = page.keyset(column, newest_first=newest_first)
+        rank = func.row_number().over(partition_by=parent, order_by=order).label("page_rank")
+        query = await listed(which)
+        ranked = query.where(parent.in_(parents), *paged).add_columns(rank).subquery()
+        of_parent: dict[Any, list[Any]] = {p: [] for p in parents}
+        async with open_session() as session:
+            rows = await session.execute(
+                select(ranked)
+                .where(ranked.c.page_rank <= limit)
+                .order_by(ranked.c[parent.name], ranked.c.page_rank)
+            )
+            for row in rows:
+                of_parent[getattr(row, parent.name)].append(row)
+        found.update({(p, page, which): Fetched(*page.take(of_parent[p])) for p in parents})
+    return [found[key] for key in keys]
 
 
 async def count_many(
     open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-    query: Select[Any],
+    keys: Sequence[tuple[Any, Any]],
+    listed: Callable[[Any], Awaitable[Select[Any]]],
     parent: Any,
-    parents: Sequence[Any],
-) -> dict[Any, int]:
-    """`totalCount` of a nested list for each of `parents`, in one statement."""
-    listed = query.where(parent.in_(list(parents))).subquery()
-    async with open_session() as session:
-        rows = await session.execute(
-            select(listed.c[parent.name], func.count()).group_by(listed.c[parent.name])
-        )
-        found = {key: int(n) for key, n in rows}
-    return {p: found.get(p, 0) for p in parents}
+) -> list[int]:
+    """A DataLoader's batch of `totalCount`s of a list nested in a list: each key is
+    `(parent, filter)`; one statement per filter asked."""
+    found: dict[tuple[Any, Any], int] = {}
+    for (which,), parents in grouped(keys).items():
+        query = (await listed(which)).where(parent.in_(parents)).subquery()
+        async with open_session() as session:
+            rows = await session.execute(
+                select(query.c[parent.name], func.count()).group_by(query.c[parent.name])
+            )
+            counts = {key: int(n) for key, n in rows}
+        found.update({(p, which): counts.get(p, 0) for p in parents})
+    return [found[key] for key in keys]
 
 
 def grouped(keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[Any]]:

@@ -39,7 +39,6 @@ from resolvers.paging import (
     counter,
     fetch,
     fetch_many,
-    grouped,
     page_of,
 )
 from resolvers.people import pupil_ids_in
@@ -259,24 +258,15 @@ async def _seen_submissions(context: Context, state: SubmissionState | None) -> 
 async def _submission_pages(
     context: Context, keys: list[tuple[int, Page[int], SubmissionState | None]]
 ) -> list[Fetched[Any]]:
-    found: dict[tuple[int, Page[int], SubmissionState | None], Fetched[Any]] = {}
-    for (page, state), task_ids in grouped(keys).items():
-        pages = await fetch_many(context.session, await _seen_submissions(context, state),
-                                 task_submissions.c.id, task_submissions.c.task_id, task_ids,
-                                 page)  # fmt: skip
-        found.update({(pk, page, state): pages[pk] for pk in task_ids})
-    return [found[key] for key in keys]
+    return await fetch_many(context.session, keys, partial(_seen_submissions, context),
+                            task_submissions.c.id, task_submissions.c.task_id)  # fmt: skip
 
 
 async def _submission_counts(
     context: Context, keys: list[tuple[int, SubmissionState | None]]
 ) -> list[int]:
-    found: dict[tuple[int, SubmissionState | None], int] = {}
-    for (state,), task_ids in grouped(keys).items():
-        counts = await count_many(context.session, await _seen_submissions(context, state),
-                                  task_submissions.c.task_id, task_ids)  # fmt: skip
-        found.update({(pk, state): counts[pk] for pk in task_ids})
-    return [found[key] for key in keys]
+    return await count_many(context.session, keys, partial(_seen_submissions, context),
+                            task_submissions.c.task_id)  # fmt: skip
 
 
 async def task_submissions_list(
