@@ -506,16 +506,28 @@ def worker(
 @app.command("demo")
 @friendly_errors
 def demo(
-    pupils: Annotated[int, typer.Option(help="每个县的队员人数（基准测试用 50000）")] = 2000,
+    pupils: Annotated[
+        int, typer.Option(help="第一个县（惠水县）的队员人数（基准测试用 50000）")
+    ] = 2000,
     counties: Annotated[int, typer.Option(help="县（区）个数，至少 2：一个城区、一个农村县")] = 2,
+    others: Annotated[
+        int | None, typer.Option(help="其余每个县的队员人数（默认与 --pupils 相同）")
+    ] = None,
+    history: Annotated[
+        bool, typer.Option(help="生成近一年的活动、奖章、积分获得与兑换记录")
+    ] = True,
     seed: Annotated[int, typer.Option(help="随机种子：同一种子生成同样的数据")] = 1,
 ) -> None:
-    """生成演示数据：一个省、若干县（区），含镇街、学校、中队、小队、队员、家长和辅导员。可重复执行。"""
+    """生成演示数据：一个省、若干县（区），含镇街、学校、中队、小队、队员、家长和辅导员，以及近一年的活动、奖章和积分。可重复执行。
+
+    基准测试规模：redscarf demo --counties 100 --pupils 50000 --others 1000
+    """
     from domain.demo import build_demo
 
     with engine() as eng:
         _ensure_shared(eng)
-        summary = build_demo(eng, _migrator(), pupils=pupils, counties=counties, seed=seed)
+        summary = build_demo(eng, _migrator(), pupils=pupils, counties=counties, seed=seed,
+                             others=others, history=history)  # fmt: skip
     console.print(str(summary))
 
 

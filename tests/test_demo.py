@@ -12,7 +12,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from domain.demo import build_demo, populate_county, summarize_county
+from domain.demo.history import write_history
 from domain.demo.plan import plan_county
+from domain.ledger import service as ledger
 from migrations.runner import Migrator
 from redscarf.database import make_engine
 from redscarf.settings import Settings
@@ -267,22 +269,98 @@ def test_build_demo_makes_a_rural_and_an_urban_county_and_is_idempotent(
 ) -> None:
     engine = empty_installation
     progress: list[tuple[str, int, int]] = []
-    first = build_demo(
-        engine, migrator, pupils=1500, counties=3, seed=2, on_progress=lambda *a: progress.append(a)
-    )
+    first = build_demo(engine, migrator, pupils=1500, counties=3, seed=2, others=600,
+                       on_progress=lambda *a: progress.append(a))  # fmt: skip
     assert [(c.code, c.name, c.urban) for c in first.counties] == [
         ("522731", "惠水县", False),
         ("520102", "南明区", True),
         ("522701", "都匀市", None),
     ]
-    assert all(c.pupils == 1500 and c.created for c in first.counties)
+    assert [c.pupils for c in first.counties] == [1500, 600, 600]
+    assert all(c.created for c in first.counties)
+    assert all(18 <= c.postings / c.pupils <= 22 for c in first.counties), first
     assert {name for name, _, _ in progress} == {"惠水县", "南明区", "都匀市"}
     text_ = str(first)
     assert "惠水县（522731，农村为主" in text_
-    assert "队员共 4,500" in text_
+    assert "队员共 2,700" in text_
+    assert "积分记录" in text_
 
-    again = build_demo(engine, migrator, pupils=1500, counties=3, seed=2)
+    again = build_demo(engine, migrator, pupils=1500, counties=3, seed=2, others=600)
     assert [c.created for c in again.counties] == [False, False, False]
-    assert [(c.units, c.pupils, c.guardians, c.counselors) for c in again.counties] == [
-        (c.units, c.pupils, c.guardians, c.counselors) for c in first.counties
+    assert [(c.units, c.pupils, c.guardians, c.counselors, c.postings) for c in again.counties] == [
+        (c.units, c.pupils, c.guardians, c.counselors, c.postings) for c in first.counties
     ]
+
+
+def test_a_year_of_history_keeps_the_ledger_whole(engine: Engine, migrator: Migrator) -> None:
+    """Activities attended, badges, points earned and spent: what the service would have
+    written, so the ledger proves itself and today's demo has activities and goods to use."""
+    county = create_county(engine, migrator, new_county_code(), "历史演示县", "52").county
+    tenant = _tenant(county)
+    populate_county(engine, tenant, pupils=600, seed=11, run_key="h", urban=None)
+    assert write_history(engine, tenant, seed=11, run_key="h") is True
+
+    with tenant_connection(engine, tenant) as conn:
+        proof = ledger.verify(conn, tenant.schema_name)
+    assert proof.problems == []
+    assert 18 <= proof.postings / 600 <= 22, proof
+    (kinds,) = _rows(
+        engine,
+        tenant,
+        """SELECT json_object_agg(kind, n) FROM (SELECT kind,
+        count(*) n FROM {s}.ledger_transactions GROUP BY kind) k""",
+    )[0:1]
+    assert set(kinds[0]) == {"reward", "award", "spend"}
+    assert kinds[0]["spend"] > 600  # most pupils spent, some more than once
+    # Every credit is a lot and the lots hold exactly what the pupils hold.
+    holding, lots = _rows(
+        engine,
+        tenant,
+        """SELECT (SELECT sum(balance) FROM {s}.ledger_accounts
+        WHERE kind = 'pupil'), (SELECT sum(remaining) FROM {s}.ledger_lots)""",
+    )[0]
+    assert holding == lots > 0
+    # Each reward belongs to an attended sign-up of the pupil's own brigade's finished activity.
+    assert _rows(
+        engine,
+        tenant,
+        """SELECT count(*) FROM {s}.ledger_transactions t
+        WHERE t.kind = 'reward' AND NOT EXISTS (SELECT FROM {s}.activity_signups g
+          JOIN {s}.activities a ON a.id = g.activity_id JOIN {s}.pupils p ON p.id = g.pupil_id
+          JOIN {s}.units s ON s.id = p.squadron_id
+         WHERE t.idempotency_key = 'activity:' || a.id || ':reward:' || g.id
+           AND g.state = 'attended' AND a.state = 'finished' AND a.unit_id = s.parent_id)""",
+    ) == [(0,)]
+    assert (
+        _rows(
+            engine,
+            tenant,
+            """SELECT count(*) FROM {s}.badge_awards b
+        JOIN {s}.ledger_transactions t ON t.id = b.transaction_id AND t.kind = 'award'
+         AND t.idempotency_key = 'award:' || b.id""",
+        )[0][0]
+        > 150
+    )
+    # Today: activities open for sign-up and goods on sale.
+    assert (
+        _rows(
+            engine,
+            tenant,
+            """SELECT count(*) FROM {s}.activities WHERE state = 'published'
+        AND signup_opens_at < now() AND signup_closes_at > now()""",
+        )[0][0]
+        >= 3
+    )
+    assert (
+        _rows(
+            engine,
+            tenant,
+            """SELECT count(*) FROM {s}.exchange_items
+        WHERE state = 'on_sale' AND valid_until > now() AND stock > 0""",
+        )[0][0]
+        >= 3
+    )
+
+    assert write_history(engine, tenant, seed=11, run_key="h") is False
+    with tenant_connection(engine, tenant) as conn:
+        assert ledger.verify(conn, tenant.schema_name).postings == proof.postings

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 
+from domain.activities.tables import activities
+from domain.demo.history import write_history
 from domain.demo.populate import populate_county
+from domain.ledger.tables import ledger_postings
 from domain.org.tables import UnitKind, units
 from domain.people import tables as people
 from domain.people.tables import CounselorKind
@@ -111,6 +114,8 @@ class CountySummary:
     guardians: int
     bound_pupils: int
     counselors: dict[str, int]
+    activities: int = 0
+    postings: int = 0
 
     @property
     def bound_share(self) -> float:
@@ -126,7 +131,9 @@ class CountySummary:
             f"  队员 {self.pupils:,}；家长 {self.guardians:,}，已绑定队员 {self.bound_pupils:,}"
             f"（{self.bound_share:.1%}）\n"
             f"  辅导员：大队 {c.get('brigade', 0):,}，中队 {c.get('squadron', 0):,}，"
-            f"小队 {c.get('team', 0):,}，校外 {c.get('external', 0):,}"
+            f"小队 {c.get('team', 0):,}，校外 {c.get('external', 0):,}\n"
+            f"  活动 {self.activities:,} 场；积分记录 {self.postings:,} 笔"
+            f"（每名队员约 {self.postings / max(self.pupils, 1):.0f} 笔）"
         )
 
 
@@ -168,6 +175,8 @@ def summarize_county(
         bound = conn.execute(
             select(func.count(people.guardian_bindings.c.pupil_id.distinct()))
         ).scalar_one()
+        n_activities = conn.execute(select(func.count()).select_from(activities)).scalar_one()
+        n_postings = conn.execute(select(func.count()).select_from(ledger_postings)).scalar_one()
     return CountySummary(
         code=tenant.code,
         name=tenant.name,
@@ -178,6 +187,8 @@ def summarize_county(
         guardians=n_guardians,
         bound_pupils=bound,
         counselors={k.value: by_counselor.get(k.value, 0) for k in CounselorKind},
+        activities=n_activities,
+        postings=n_postings,
     )
 
 
@@ -188,16 +199,20 @@ def build_demo(
     pupils: int = 2000,
     counties: int = 2,
     seed: int = 1,
+    others: int | None = None,
+    history: bool = True,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoSummary:
-    """Onboard `counties` Guizhou counties and give each `pupils` pupils of demo data.
+    """Onboard `counties` Guizhou counties and give the first `pupils` pupils of demo data, each
+    other county `others` (default: `pupils` too), with a year of history unless `history` is
+    false (`domain.demo.history`).
 
     `on_progress(county name, schools done, schools in all)` follows each school's commit; it
     is called from worker threads (two counties are filled at a time).
     """
     started = time.perf_counter()
     chosen = demo_counties(counties)
-    if pupils < 1:
+    if pupils < 1 or (others is not None and others < 1):
         raise InvalidInput("演示数据的队员人数至少为 1", code="DEMO_PUPILS")
     for code in sorted({c.prefecture for c in chosen if c.prefecture}):
         create_prefecture(engine, code, PREFECTURES[code], PROVINCE[0])
@@ -216,15 +231,12 @@ def build_demo(
             def progress(done: int, total: int) -> None:
                 on_progress(county.name, done, total)
 
-        populate_county(
-            engine,
-            tenant,
-            pupils=pupils,
-            seed=county_seed(seed, county.code),
-            run_key=f"demo:{seed}",
-            urban=county.urban,
-            on_progress=progress,
-        )
+        size = pupils if county is chosen[0] or others is None else others
+        run_key, county_data = f"demo:{seed}", county_seed(seed, county.code)
+        populate_county(engine, tenant, pupils=size, seed=county_data, run_key=run_key,
+                        urban=county.urban, on_progress=progress)  # fmt: skip
+        if history:
+            write_history(engine, tenant, seed=county_data, run_key=run_key)
         return summarize_county(engine, tenant, urban=county.urban, created=created)
 
     # Two counties at a time: one builds its next school in Python while the database writes
