@@ -197,6 +197,23 @@ async def statistics(
     )
 
 
+def _summary(row: rollup.CountyRow) -> CountySummary:
+    return CountySummary(county_code=row.code, county_name=row.name, statistics=statistics_of(
+        Figures.from_json(row.figures), as_of=row.as_of, since=row.since,
+        computed_at=row.computed_at))  # fmt: skip
+
+
+async def county_summary(info: Info[Context, None]) -> CountySummary | None:
+    """The county's own summary, for whoever may read its whole statistics: a dashboard's
+    first figures in one read, however large the county (`statistics` computes them)."""
+    context = info.context
+    await context.user()
+    await context.require("statistics", "read", COUNTY_ROOT)
+    code = (await context.tenant()).code
+    row = await context.in_shared_transaction(lambda conn: rollup.county_view(conn, code))
+    return _summary(row) if row is not None else None
+
+
 async def region_statistics(
     info: Info[Context, None],
     code: Annotated[str, strawberry.argument(description="省（2 位）或地市（4 位）代码。")],
@@ -214,7 +231,5 @@ async def region_statistics(
         statistics=statistics_of(Figures.from_json(found.row.figures), as_of=found.as_of,
                                  since=found.since, computed_at=found.row.computed_at)
         if found.row else None,
-        by_county=[CountySummary(county_code=c.code, county_name=c.name, statistics=statistics_of(
-            Figures.from_json(c.figures), as_of=c.as_of, since=c.since, computed_at=c.computed_at))
-            for c in found.counties],
+        by_county=[_summary(c) for c in found.counties],
     )  # fmt: skip

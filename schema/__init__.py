@@ -121,7 +121,7 @@ from schema.pupils import (
     PupilPayload,
 )
 from schema.scalars import DateTime
-from schema.stats import RegionStatistics, Statistics
+from schema.stats import CountySummary, RegionStatistics, Statistics
 from schema.tasks import (
     CollectionTask,
     CollectionTaskConnection,
@@ -292,6 +292,10 @@ class Query:
     statistics: Statistics = strawberry.field(
         resolver=stats_resolvers.statistics,
         description="统计：某单位（默认全县）截至某日的存量和某时段的流量，实时精确计算（有统计权限的管理员、辅导员；省、市管理员只能查询全县）。",
+    )
+    county_summary: CountySummary | None = strawberry.field(
+        resolver=stats_resolvers.county_summary,
+        description="本县（区）的汇总：本学年至最近一次计算，由后台任务在数据变化后一分钟左右和每天重新计算（见 statistics.computedAt）；首页仪表盘一次读取，不随县的大小变慢。尚未汇总时为空。权限同全县的 statistics；任意单位、任意日期的精确统计用 statistics。",
     )
     region_statistics: RegionStatistics = strawberry.field(
         resolver=stats_resolvers.region_statistics,

@@ -1366,6 +1366,19 @@ OPERATIONS: dict[str, Op] = {
             F, county_admin="ok", province_admin="ok", prefecture_admin="ok", operator="ok"
         ),
     ),
+    "countySummary": Op(
+        "{ countySummary { countyCode } }",
+        "countySummary",
+        "county",
+        # the whole county's summary: as the whole county's statistics (null before the first)
+        county_wide(
+            F,
+            county_admin="allowed",
+            province_admin="allowed",
+            prefecture_admin="allowed",
+            operator="allowed",
+        ),
+    ),
     "regionStatistics": Op(
         '{ regionStatistics(code: "52") { code name } }',
         "regionStatistics",

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from sqlalchemy import Engine, update
 
+from domain.stats.figures import academic_year_start
 from domain.stats.rollup import refresh_county
 from migrations.runner import Migrator
 from schema.ids import encode_global_id
@@ -99,6 +100,25 @@ async def test_a_county_admin_reads_the_county_and_a_township_as_of_a_past_date(
         "西镇",
     )
     matches(past, world.expected(township.path, then, since))
+
+
+async def test_a_county_admin_reads_the_county_summary_of_the_academic_year_in_one_read(
+    gql: GraphQLClient, world: World, engine: Engine
+) -> None:
+    refresh_county(engine, world.county.code)
+    admin = headers(gql, world, "county_admin")
+    query = f"{{ countySummary {{ countyCode countyName statistics {{ {FIGURES} }} }} }}"
+    found = (await gql.data(query, headers=admin))["countySummary"]
+    assert found["countyCode"] == world.county.code
+    start = academic_year_start(TODAY)
+    assert (found["statistics"]["asOf"], found["statistics"]["since"]) == (
+        TODAY.isoformat(),
+        start.isoformat(),
+    )
+    assert found["statistics"]["computedAt"] is not None
+    matches(found["statistics"], world.expected("c", TODAY, start))
+    counselor = headers(gql, world, "brigade_counselor", world.schools[0][0].path)
+    assert await gql.error_codes(query, headers=counselor) == ["FORBIDDEN"]
 
 
 async def test_a_counselor_reads_its_own_school_only_and_bad_periods_are_refused(

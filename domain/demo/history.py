@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain.activities.service import activity_account
@@ -77,6 +77,8 @@ def write_history(engine: Engine, tenant: Tenant, *, seed: int, run_key: str) ->
     with tenant_connection(engine, tenant) as conn:
         if not _claim(conn, run_key, HISTORY_STEP):
             return False
+        # A year of a 50,000-pupil county is a million postings in one transaction.
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
         now = conn.execute(select(func.now())).scalar_one()
         cur = _cursor(conn)
         ids = _Allocator(cur, tenant)

@@ -152,6 +152,17 @@ class RegionView:
     onboarding: int
 
 
+def county_view(conn: Connection, code: str) -> CountyRow | None:
+    """A county's own summary (None before its first)."""
+    s = county_summaries.c
+    row = conn.execute(
+        select(tenants.c.code, tenants.c.name, s.figures, s.as_of, s.since, s.computed_at)
+        .join(county_summaries, _CURRENT_SUMMARY)
+        .where(tenants.c.code == code)
+    ).first()
+    return CountyRow(*row) if row is not None else None
+
+
 def region_view(conn: Connection, code: str) -> RegionView | None:
     """A province's (2 digits) or prefecture's (4) rollup, its counties' summaries and how
     many of its counties are active or onboarding; None for a region that is not registered."""
