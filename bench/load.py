@@ -27,7 +27,8 @@ generator spends little of the 2 cores), each request drawn from the mix:
 | roster: a squadron's first 50 pupils (`pupils(under:)`) | county admin | 25 % |
 | sign-up for one of the activities at its opening (`signUpForActivity`) | parent | 10 % |
 | redemption of goods on sale (`redeemItem`) | parent | 10 % |
-| the county's statistics dashboard (`statistics`, the whole county today) | county admin | 5 % |
+| the county's dashboard (`countySummary`: the academic year, as last summarised) | county admin | 2.5 % |
+| the county's statistics counted afresh (`statistics`, the whole county today) | county admin | 2.5 % |
 
 Any HTTP error, GraphQL error or user error counts as an error of its operation (the mix is
 built so that none should occur: every sign-up is a new pupil for its activity, every child
@@ -89,6 +90,9 @@ SIGN_UP = """mutation($a: ID!, $p: ID!) { signUpForActivity(input: {activityId: 
   { signups { state } userErrors { code } } }"""
 REDEEM = """mutation($i: ID!, $p: ID!) { redeemItem(input: {itemId: $i, pupilId: $p})
   { redemption { state expiresAt } userErrors { code } } }"""
+DASHBOARD = """{ countySummary { statistics { computedAt currentPupils pupilsBound boundPercent
+  points { issued spent held } activities { held servedPupils }
+  badges { level count } redemptions { made verified } } } }"""
 STATISTICS = """{ statistics { currentPupils pupilsBound boundPercent
   points { issued spent held } activities { held servedPupils }
   badges { level count } redemptions { made verified } } }"""
@@ -316,24 +320,28 @@ class Mix:
             return await http.post({"query": REDEEM, "variables": {"i": item, "p": pupil}},
                                    headers)  # fmt: skip
 
+        async def dashboard(http: Http) -> tuple[int, Any]:
+            return await http.post({"query": DASHBOARD}, admin)
+
         async def statistics(http: Http) -> tuple[int, Any]:
             return await http.post({"query": STATISTICS}, admin)
 
-        self.ops: dict[str, tuple[Op, int]] = {
-            "guardian page": (guardian, 40),
-            "guardian archive": (archive, 10),
-            "roster page": (roster, 25),
-            "activity sign-up": (sign_up, 10),
-            "redemption": (redeem, 10),
-            "county statistics": (statistics, 5),
+        self.ops: dict[str, tuple[Op, int]] = {  # shares in 40ths
+            "guardian page": (guardian, 16),
+            "guardian archive": (archive, 4),
+            "roster page": (roster, 10),
+            "activity sign-up": (sign_up, 4),
+            "redemption": (redeem, 4),
+            "county dashboard": (dashboard, 1),
+            "county statistics": (statistics, 1),
         }
         self.deck: list[str] = []
 
     def draw(self) -> str:
-        """The next operation: dealt from a shuffled deck of 20 in the shares of the mix, so
-        that every operation comes in every 20 requests."""
+        """The next operation: dealt from a shuffled deck of 40 in the shares of the mix, so
+        that every operation comes in every 40 requests."""
         if not self.deck:
-            self.deck = [name for name, (_, share) in self.ops.items() for _ in range(share // 5)]
+            self.deck = [name for name, (_, share) in self.ops.items() for _ in range(share)]
             self.rng.shuffle(self.deck)
         return self.deck.pop()
 
@@ -495,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.short:
         args.counties, args.pupils, args.others, args.guardians = 2, 400, 100, 40
-        args.activities, args.seconds, args.levels, args.peer = 2, 3, "1,4", False
+        args.activities, args.seconds, args.levels, args.peer = 2, 4, "1,4", False
     args.levels = [int(x) for x in str(args.levels).split(",")]
 
     server = server_url()

@@ -19,7 +19,7 @@ import pytest
 from .conftest import _drop_database, _prepare_database
 
 OPERATIONS = ("guardian page", "guardian archive", "roster page", "activity sign-up",
-              "redemption", "county statistics")  # fmt: skip
+              "redemption", "county dashboard", "county statistics")  # fmt: skip
 
 
 @pytest.mark.slow
