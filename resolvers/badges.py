@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from authz.enforcer import ListScope
@@ -94,41 +95,50 @@ async def awards_by_id(context: Context, ids: Sequence[int]) -> list[BadgeAward]
     """Awards as the API shows them (pupils' names where the caller sees the pupil)."""
     if not ids:
         return []
-    county = (await context.tenant()).code
     async with context.session() as session:
-        rows = (
-            await session.execute(
-                select(
-                    badge_awards,
-                    badges.c.code,
-                    badges.c.name,
-                    badges.c.level,
-                    badges.c.family,
-                    badges.c.criteria,
-                    badges.c.icon,
-                    badges.c.points.label("badge_points"),
-                    badges.c.academic_year.label("badge_year"),
-                    badges.c.national,
-                    units.c.name.label("unit_name"),
-                )
-                .join(badges, badges.c.id == badge_awards.c.badge_id)
-                .outerjoin(units, units.c.id == badge_awards.c.unit_id)
-                .where(badge_awards.c.id.in_(list(ids)))
+        return await _awards_in(session, context, ids)
+
+
+async def _awards_in(
+    session: AsyncSession, context: Context, ids: Sequence[int]
+) -> list[BadgeAward]:
+    """`awards_by_id` in a county transaction the caller has open."""
+    if not ids:
+        return []
+    county = (await context.tenant()).code
+    rows = (
+        await session.execute(
+            select(
+                badge_awards,
+                badges.c.code,
+                badges.c.name,
+                badges.c.level,
+                badges.c.family,
+                badges.c.criteria,
+                badges.c.icon,
+                badges.c.points.label("badge_points"),
+                badges.c.academic_year.label("badge_year"),
+                badges.c.national,
+                units.c.name.label("unit_name"),
             )
-        ).all()
-        objections = (
-            await session.execute(
-                select(award_objections)
-                .where(award_objections.c.award_id.in_(list(ids)))
-                .order_by(award_objections.c.id)
-            )
-        ).all()
-        seen = await pupils_by_ids(
-            session,
-            await context.list_scope("pupil", "read"),
-            [r.pupil_id for r in rows if r.pupil_id is not None],
-            user_id=await caller_user_id(context),
+            .join(badges, badges.c.id == badge_awards.c.badge_id)
+            .outerjoin(units, units.c.id == badge_awards.c.unit_id)
+            .where(badge_awards.c.id.in_(list(ids)))
         )
+    ).all()
+    objections = (
+        await session.execute(
+            select(award_objections)
+            .where(award_objections.c.award_id.in_(list(ids)))
+            .order_by(award_objections.c.id)
+        )
+    ).all()
+    seen = await pupils_by_ids(
+        session,
+        await context.list_scope("pupil", "read"),
+        [r.pupil_id for r in rows if r.pupil_id is not None],
+        user_id=await caller_user_id(context),
+    )
     by_award: dict[int, list[AwardObjection]] = defaultdict(list)
     for o in objections:
         by_award[o.award_id].append(
@@ -616,7 +626,7 @@ async def set_points_rule(
 
 async def pupil_awards(context: Context, pupil_ids: Sequence[int]) -> list[list[BadgeAward]]:
     """Each pupil's awards and candidacies, oldest first (for `Pupil.badges`)."""
-    async with context.session() as session:
+    async with context.session() as session:  # one transaction for the awards and their details
         rows = (
             await session.execute(
                 select(badge_awards.c.id, badge_awards.c.pupil_id)
@@ -624,8 +634,8 @@ async def pupil_awards(context: Context, pupil_ids: Sequence[int]) -> list[list[
                 .order_by(badge_awards.c.created_at, badge_awards.c.id)
             )
         ).all()
-    ids = [r.id for r in rows]
-    shown = dict(zip(ids, await awards_by_id(context, ids), strict=True))
+        ids = [r.id for r in rows]
+        shown = dict(zip(ids, await _awards_in(session, context, ids), strict=True))
     by_pupil: dict[int, list[BadgeAward]] = defaultdict(list)
     for r in rows:
         by_pupil[r.pupil_id].append(shown[r.id])

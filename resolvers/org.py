@@ -127,6 +127,18 @@ async def _units_by_id(session: AsyncSession, ids: Sequence[int]) -> list[UnitRe
     return [found.get(i) for i in ids]
 
 
+async def load_units(
+    session: AsyncSession, loader: DataLoader[int, UnitRecord | None], ids: Sequence[int]
+) -> list[UnitRecord | None]:
+    """Units by id, as `loader` (the request's `org.unit`) would give them, read in a county
+    transaction the caller has open rather than one of the loader's own; the loader keeps
+    them, and those it has already cost no statement."""
+    missing = [pk for pk in dict.fromkeys(ids) if loader.cache_map.get(pk) is None]
+    if missing:
+        loader.prime_many(dict(zip(missing, await _units_by_id(session, missing), strict=True)))
+    return [await loader.load(pk) for pk in ids]
+
+
 async def _children(session: AsyncSession, ids: Sequence[int]) -> list[list[UnitRecord]]:
     rows = await session.execute(
         select(*_UNIT_COLUMNS)

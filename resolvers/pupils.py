@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from authz.principal import PrincipalKind
 from domain.people.names import search_key
 from domain.people.tables import pupils as pupils_table
 from redscarf.errors import InvalidInput, NotFound
+from resolvers.org import load_units
 from resolvers.paging import After, Before, First, Last, counter, fetch, page_of
 from resolvers.people import PupilRecord, pupils_by_ids, roster_query
 from resolvers.people import record as pupil_record
@@ -49,22 +52,32 @@ async def pupils(
     page = page_of(first, after, last, before)
     context = info.context
     scope = await context.list_scope("pupil", "read")
-    under_path = None
-    if under is not None:
-        unit_id = await context.own_id("Unit", under)
-        record = await context.org.unit.load(unit_id) if unit_id is not None else None
-        if record is None:
-            raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
-        under_path = record.path
-    listed = roster_query(
-        scope,
-        user_id=await caller_user_id(context),
-        under_path=under_path,
-        search=search_key(search) if search else None,
-        grade=grade,
-        status=status.value if status else None,
-    )
-    fetched = await fetch(context.session, listed, pupils_table.c.id, page)
+    unit_id = await context.own_id("Unit", under) if under is not None else None
+    user_id = await caller_user_id(context)
+    # One county transaction for the unit, the page and the page's squadrons.
+    async with context.session() as session:
+        under_path = None
+        if under is not None:
+            [record] = (
+                await load_units(session, context.org.unit, [unit_id])
+                if unit_id is not None
+                else [None]
+            )
+            if record is None:
+                raise NotFound("没有这个单位", code="UNIT_NOT_FOUND")
+            under_path = record.path
+        listed = roster_query(
+            scope,
+            user_id=user_id,
+            under_path=under_path,
+            search=search_key(search) if search else None,
+            grade=grade,
+            status=status.value if status else None,
+        )
+        fetched = await fetch(lambda: nullcontext(session), listed, pupils_table.c.id, page)
+        if _selects(info.selected_fields, info.field_name, "edges", "node", "squadron"):
+            # `Pupil.squadron` then answers at once, with no task or batch of its own.
+            await load_units(session, context.org.unit, [r.squadron_id for r in fetched.rows])
     county = (await context.tenant()).code
     edges = [
         PupilEdge(cursor=encode_key_cursor(r.id), node=Pupil.from_record(pupil_record(r), county))
@@ -75,6 +88,18 @@ async def pupils(
         page_info=fetched.page_info([e.cursor for e in edges]),
         count_all=counter(context.session, listed),
     )
+
+
+def _selects(selections: Sequence[Selection], *path: str) -> bool:
+    """Whether the fields of `path` are selected, one inside the other (through fragments)."""
+    name, *rest = path
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            if _selects(selection.selections, *path):
+                return True
+        elif selection.name == name and (not rest or _selects(selection.selections, *rest)):
+            return True
+    return False
 
 
 MAX_CHOSEN = 500

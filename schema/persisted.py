@@ -19,9 +19,7 @@ unregistering clears it at once in the process that did it.
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +29,7 @@ from strawberry.extensions import SchemaExtension
 from authz.principal import COUNTY_ROOT
 from domain.allow_list.service import is_enforced, query_hash, registered
 from redscarf.errors import Forbidden, InvalidInput, NotFound, RedscarfError
+from schema.lru import LRU
 
 APQ_ENTRIES = 10_000
 LIST_TTL_S = 30.0
@@ -57,29 +56,6 @@ class QueryNotAllowed(Forbidden):
     message = "本县（区）只接受已登记的查询；请联系县级管理员登记"
 
 
-class _Remembered:
-    """A bounded LRU of query texts by hash, shared by the requests of this process."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.texts: OrderedDict[str, str] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, pk: str) -> str | None:
-        with self.lock:
-            text = self.texts.get(pk)
-            if text is not None:
-                self.texts.move_to_end(pk)
-            return text
-
-    def put(self, pk: str, text: str) -> None:
-        with self.lock:
-            self.texts[pk] = text
-            self.texts.move_to_end(pk)
-            while len(self.texts) > self.size:
-                self.texts.popitem(last=False)
-
-
 @dataclass
 class _CountyList:
     enforced: bool
@@ -87,7 +63,7 @@ class _CountyList:
     until: float = field(default_factory=lambda: time.monotonic() + LIST_TTL_S)
 
 
-REMEMBERED = _Remembered(APQ_ENTRIES)
+REMEMBERED: LRU[str, str] = LRU(APQ_ENTRIES)  # query texts by hash
 _LISTS: dict[str, _CountyList] = {}
 
 

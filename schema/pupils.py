@@ -14,7 +14,7 @@ from domain.personal.id_numbers import mask_id_number
 from resolvers.paging import After, Before, First, Last, page_of
 from resolvers.people import PupilRecord
 from schema.badges import BadgeAward
-from schema.context import Context
+from schema.context import Context, resolved
 from schema.ids import encode_global_id, encode_key_cursor
 from schema.node import Counted, Node, PageInfo
 from schema.org import Unit
@@ -81,9 +81,14 @@ class Pupil(Node):
         )
 
     @strawberry.field(description="所在中队。")
-    async def squadron(self, info: Info[Context, None]) -> Unit | None:
-        record = await info.context.org.unit.load(self.record.squadron_id)
-        return Unit.from_record(record, self.county) if record else None
+    def squadron(self, info: Info[Context, None]) -> Unit | None:
+        # A plain function: a roster page has its squadrons loaded already (resolvers.pupils),
+        # and then no task is made for each pupil's; else graphql-core awaits the load.
+        return resolved(  # type: ignore[return-value]
+            info.context.org.unit,
+            self.record.squadron_id,
+            lambda record: Unit.from_record(record, self.county) if record else None,
+        )
 
     @strawberry.field(description="奖章：已颁发的、评选中的和撤销的，按时间先后。")
     async def badges(self, info: Info[Context, None]) -> list[BadgeAward]:
@@ -161,18 +166,23 @@ class Pupil(Node):
         description="出生日期。默认只显示年份（如 `2015-**-**`）；`reveal: true` 显示完整日期，"
         "需要查看个人信息的权限，且会记入审计日志。"
     )
-    async def birth_date(
+    def birth_date(
         self,
         info: Info[Context, None],
         reveal: Annotated[
             bool, strawberry.argument(description="显示完整日期（记入审计日志）。")
         ] = False,
     ) -> str | None:
+        # A plain function, so that the masked date of each pupil on a page costs no task;
+        # revealing it is awaited (graphql-core awaits what a resolver returns).
         value = self.record.birth_date
         if value is None:
             return None
         if not reveal:
             return mask_date(value)
+        return self._revealed_birth_date(info, value)  # type: ignore[return-value]
+
+    async def _revealed_birth_date(self, info: Info[Context, None], value: dt.date) -> str:
         rels = "bound" if self.record.bound else ""
         await info.context.require("pupil.personal", "read", self.record.path, rels)
         await info.context.reveals.load(("Pupil", self.row_id, "birthDate"))
