@@ -499,12 +499,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="redscarf_bench_load")
     parser.add_argument("--reuse", action="store_true", help="keep a database built before")
     parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--workers", type=int, default=1, help="processes of redscarf serve")
     parser.add_argument("--short", action="store_true", help="seconds, small data, no peer")
     args = parser.parse_args(argv)
     if args.short:
         args.counties, args.pupils, args.others, args.guardians = 2, 400, 100, 40
         args.activities, args.seconds, args.levels, args.peer = 2, 4, "1,4", False
     args.levels = [int(x) for x in str(args.levels).split(",")]
+    os.environ["REDSCARF_WORKERS"] = str(args.workers)  # read by the server start_server starts
 
     server = server_url()
     url = _database(server, args)

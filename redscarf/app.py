@@ -39,7 +39,7 @@ from redscarf.errors import DatabaseUnavailable, RedscarfError
 from redscarf.http_guard import GraphQLGuard, GraphQLOverHTTP
 from redscarf.keys import load_keys
 from redscarf.live import LiveHub
-from redscarf.settings import Settings
+from redscarf.settings import Settings, get_settings
 from redscarf.stats_downloads import region_export, report_export, statistics_export
 from redscarf.subscribers import accept_subscriber
 from redscarf.uploads import report, upload
@@ -103,6 +103,12 @@ async def readyz(request: Request) -> Response:
     if version != services.shared_head:
         return _unready(SchemaOutdated())
     return JSONResponse({"status": "ready", "sharedSchema": version})
+
+
+def served_app() -> Starlette:
+    """The app of each process of `redscarf serve --workers N`, its settings from the
+    environment (the parent puts the resolved database there)."""
+    return create_app(get_settings(), freeze_gc=True)
 
 
 def create_app(

@@ -483,11 +483,16 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="没有县（区）时先生成演示数据，并在本进程内运行后台任务")
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="服务进程数（默认 1，即 REDSCARF_WORKERS）")
+    ] = None,
 ) -> None:
     """启动 GraphQL 服务（/graphql、/healthz、/readyz）；未配置 DATABASE_URL 时使用内置 PostgreSQL。"""
     from redscarf.server import serve as run_server
 
     settings = get_settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
     run_server(settings, host=host or settings.host, port=port or settings.port, demo=demo)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -93,11 +94,14 @@ def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
             "尚无县（区）：用 `redscarf county create` 开通，或 `redscarf serve --demo`。"
         )
 
+    served: dict[str, Any] = {"host": host, "port": port, "log_level": "info",
+                              "ws": "websockets-sansio"}  # live updates (`websockets` is a dependency)  # fmt: skip
     with _worker(settings) if demo else nullcontext():
-        uvicorn.run(
-            create_app(settings, freeze_gc=True),
-            host=host,
-            port=port,
-            log_level="info",
-            ws="websockets-sansio",  # live updates (`websockets` is a dependency)
-        )
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings, freeze_gc=True), **served)
+        else:
+            # Each process builds its app from the environment: the database resolved here
+            # (an embedded server started by this process) goes there.
+            os.environ["DATABASE_URL"] = settings.database_url or ""
+            uvicorn.run("redscarf.app:served_app", factory=True, workers=settings.workers,
+                        **served)  # fmt: skip

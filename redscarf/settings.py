@@ -38,6 +38,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1)
+    """Server processes of `redscarf serve` (uvicorn workers on one port). Each has its own
+    connection pool, live-update listener and rate-limit counters (1 and 2 are measured in
+    docs/benchmarks.md, "Load")."""
 
     operator_token: str | None = None
     """Bearer token of the platform operator, who may onboard counties over the API.

@@ -112,3 +112,47 @@ def test_serve_demo_builds_the_demo_and_answers_with_the_printed_tokens(
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=60) == 0, log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_from_two_processes(
+    empty_database: str, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {**db_env, "DATABASE_URL": empty_database, "REDSCARF_DATA_DIR": str(tmp_path)}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([REDSCARF, "serve", "--workers", "2", "--port", str(port)],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        ready = 0
+        while time.monotonic() < deadline and ready < 10:  # both processes up, asked again
+            assert server.poll() is None, log.read_text()
+            try:
+                ready += httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert ready == 10, log.read_text()
+        for _ in range(10):
+            answer = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=30)
+            assert answer.json() == {"data": {"__typename": "Query"}}
+        printed = log.read_text()
+        assert len(set(re.findall(r"Started server process \[(\d+)\]", printed))) == 2, printed
+        assert len(_children(server.pid)) >= 2
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=60) == 0, log.read_text()
