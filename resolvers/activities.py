@@ -558,7 +558,25 @@ async def sign_up_for_activity(
         )  # fmt: skip
     except RedscarfError as exc:
         return SignupsPayload(signups=[], user_errors=user_errors(exc))
-    return SignupsPayload(signups=await _signups(context, [s.id for s in made]), user_errors=[])
+    # The answer is what the transaction made, not a read of it again (one county transaction
+    # less per sign-up; the same fields, as stored).
+    county = (await context.tenant()).code
+    return SignupsPayload(
+        signups=[
+            ActivitySignup(
+                id=strawberry.ID(encode_global_id("ActivitySignup", county, s.id)),
+                row_id=s.id,
+                pupil_id=p.id,
+                activity_id=row.id,
+                state=SignupState(s.state.value),
+                position=s.position,
+                created_at=s.created_at,
+                updated_at=s.updated_at,
+            )
+            for s, p in zip(made, chosen, strict=True)
+        ],
+        user_errors=[],
+    )
 
 
 async def _signup_row(context: Context, global_id: str) -> tuple[Any, PupilRecord]:

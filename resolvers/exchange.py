@@ -457,8 +457,27 @@ async def redeem_item(info: Info[Context, None], input: RedeemItemInput) -> Rede
         )  # fmt: skip
     except RedscarfError as exc:
         return RedemptionPayload(redemption=None, user_errors=user_errors(exc))
+    # The answer is what the transaction made, not a read of it again (two county transactions
+    # less: the redemption, and the pupil `_redemptions` would look up; the code needs no
+    # decrypting). As there, the code only to the child's own family.
+    county = (await context.tenant()).code
+    made_id = made.redemption_id
     return RedemptionPayload(
-        redemption=await _redemption_by_id(context, made.redemption_id), user_errors=[]
+        redemption=Redemption(
+            id=strawberry.ID(encode_global_id("Redemption", county, made_id)),
+            row_id=made_id,
+            pupil_id=record.id,
+            item_id=item.id,
+            item_name=made.item_name,
+            price=made.price,
+            state=RedemptionState.ISSUED,
+            code=made.code if record.bound else None,
+            code_hint=made.code[-CODE_HINT:],
+            created_at=made.created_at,
+            expires_at=made.expires_at,
+            verified_at=None,
+        ),
+        user_errors=[],
     )
 
 

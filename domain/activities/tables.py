@@ -83,6 +83,9 @@ activities = Table(
     comment="Activities organised by a unit, with capacity, sign-up window, cost and reward.",
 )  # fmt: skip
 
+LIVE_SIGNUP = text("state NOT IN ('cancelled', 'lapsed', 'refunded')")
+"""The sign-ups that count: one of them per pupil and activity (a unique index)."""
+
 activity_signups = Table(
     "activity_signups",
     tenant_metadata,
@@ -100,7 +103,7 @@ activity_signups = Table(
         name="state",
     ),
     Index("uq_activity_signups_live", "activity_id", "pupil_id", unique=True,
-          postgresql_where=text("state NOT IN ('cancelled', 'lapsed', 'refunded')")),
+          postgresql_where=LIVE_SIGNUP),
     Index("ix_activity_signups_waiting", "activity_id", "id",
           postgresql_where=text("state = 'waitlisted'")),
     comment="Sign-ups: confirmed within capacity, else waitlisted in arrival order (id).",

@@ -134,6 +134,10 @@ class Redeemed:
     redemption_id: int
     code: str
     expires_at: dt.datetime
+    created_at: dt.datetime
+    item_name: str
+    price: int
+    """As stored and paid: the API answers with the redemption without reading it again."""
 
 
 def partner_account(conn: Connection, partner_id: int) -> int:
@@ -169,12 +173,13 @@ def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *
         raise RedemptionRefused(f"每名队员限兑 {item.per_pupil} 件", code="LIMIT_REACHED")
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     expires = now + dt.timedelta(days=item.pickup_days)
-    redemption_id = conn.execute(
+    made = conn.execute(
         insert(redemptions)
         .values(item_id=item_id, pupil_id=pupil_id, code_hash=_code_hash(cipher, code),
                 code_enc=cipher.encrypt(code, context=CODE), redeemed_by=by, expires_at=expires)
-        .returning(redemptions.c.id)
-    ).scalar_one()  # fmt: skip
+        .returning(redemptions.c.id, redemptions.c.created_at, redemptions.c.expires_at)
+    ).one()  # fmt: skip
+    redemption_id = int(made.id)
     paid = ledger.post(
         conn, f"redeem:{redemption_id}", "spend",
         [(ledger.pupil_account(conn, pupil_id), -item.price),
@@ -185,7 +190,7 @@ def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *
                  .values(transaction_id=paid.transaction_id))  # fmt: skip
     conn.execute(update(exchange_items).where(exchange_items.c.id == item_id)
                  .values(stock=exchange_items.c.stock - 1))  # fmt: skip
-    return Redeemed(redemption_id, code, expires)
+    return Redeemed(redemption_id, code, made.expires_at, made.created_at, item.name, item.price)
 
 
 def verify_code(conn: Connection, cipher: FieldCipher, partner_id: int, code: str) -> int:

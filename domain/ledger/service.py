@@ -17,7 +17,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain import clock
@@ -69,14 +79,23 @@ class Posted:
     """False when the idempotency key had been used for this very transaction already."""
 
 
+def _owned_by(kind: AccountKind, owner_id: int | None) -> ColumnElement[bool]:
+    """The account of (kind, owner) as its unique index can find it: `owner_id IS NOT DISTINCT
+    FROM :x` says the same but no index answers it, so each lookup read every account (4-15 ms
+    in a county of 50,000 pupils, twice in a sign-up, under the activity's lock)."""
+    owner = (
+        ledger_accounts.c.owner_id.is_(None)
+        if owner_id is None
+        else ledger_accounts.c.owner_id == owner_id
+    )
+    return and_(ledger_accounts.c.kind == kind.value, owner)
+
+
 def account(
     conn: Connection, kind: AccountKind, owner_id: int | None = None, name: str = ""
 ) -> int:
     """The account of (kind, owner), opened on first use."""
-    key = and_(
-        ledger_accounts.c.kind == kind.value,
-        ledger_accounts.c.owner_id.is_not_distinct_from(owner_id),
-    )
+    key = _owned_by(kind, owner_id)
     found = conn.execute(select(ledger_accounts.c.id).where(key)).scalar()
     if found is not None:
         return int(found)
@@ -99,10 +118,7 @@ def pupil_account(conn: Connection, pupil_id: int) -> int:
 def balance_of(conn: Connection, kind: AccountKind, owner_id: int | None) -> int:
     """The balance of an owner's account (zero before it has one)."""
     found = conn.execute(
-        select(ledger_accounts.c.balance).where(
-            ledger_accounts.c.kind == kind.value,
-            ledger_accounts.c.owner_id.is_not_distinct_from(owner_id),
-        )
+        select(ledger_accounts.c.balance).where(_owned_by(kind, owner_id))
     ).scalar()
     return int(found or 0)
 
@@ -120,13 +136,19 @@ def lock_accounts(conn: Connection, account_ids: Sequence[int]) -> None:
 
 def available_of(conn: Connection, kind: AccountKind, owner_id: int | None) -> int:
     """What an owner may spend now: the balance less what is held (zero before any account)."""
+    return available_account(conn, kind, owner_id)[1]
+
+
+def available_account(
+    conn: Connection, kind: AccountKind, owner_id: int | None
+) -> tuple[int | None, int]:
+    """The owner's account (None before it has one) and what it may spend now, in one query."""
     found = conn.execute(
-        select(ledger_accounts.c.balance - ledger_accounts.c.held).where(
-            ledger_accounts.c.kind == kind.value,
-            ledger_accounts.c.owner_id.is_not_distinct_from(owner_id),
+        select(ledger_accounts.c.id, ledger_accounts.c.balance - ledger_accounts.c.held).where(
+            _owned_by(kind, owner_id)
         )
-    ).scalar()
-    return int(found or 0)
+    ).first()
+    return (None, 0) if found is None else (int(found[0]), int(found[1]))
 
 
 def _merged(postings: Iterable[tuple[int, int]]) -> dict[int, int]:
