@@ -51,13 +51,14 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, bindparam, insert, select, text, update
 
 from authz.roles import Role
-from bench.activities import loadavg
+from bench.activities import cpu_ticks, loadavg
 from bench.roster import _free_port, start_server
 from bench.stats import token
 from bench.tenants import fresh_database, percentile, server_url
@@ -387,19 +388,33 @@ def ms(values: list[float], q: float) -> str:
     return f"{percentile(values, q) * 1000:.1f}" if values else "–"
 
 
-def table(title: str, clients: int, tally: Tally, took: float) -> list[str]:
+def table(title: str, clients: int, tally: Tally, took: float, cpu: str) -> list[str]:
     total = sum(len(v) for v in tally.latencies.values())
     lines = [f"| {title} | {clients} | all | {total / took:,.0f} | | | | "
-             f"{sum(sum(e.values()) for e in tally.errors.values())} |"]  # fmt: skip
+             f"{sum(sum(e.values()) for e in tally.errors.values())} | {cpu} |"]  # fmt: skip
     for name, values in tally.latencies.items():
         errors = ", ".join(f"{k} × {v}" for k, v in tally.errors.get(name, {}).items()) or "0"
         lines.append(f"| | | {name} | {len(values) / took:,.1f} | {ms(values, 0.5)} |"
-                     f" {ms(values, 0.95)} | {ms(values, 0.99)} | {errors} |")  # fmt: skip
+                     f" {ms(values, 0.95)} | {ms(values, 0.99)} | {errors} | |")  # fmt: skip
     return lines
 
 
-HEADER = ["| run | clients | operation | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |",
-          "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+HEADER = ["| run | clients | operation | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors "
+          "| CPU ms per request: server / load generator; machine busy |",
+          "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (a server's workers), from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 async def measure(settings: Settings, world: World, args: argparse.Namespace) -> tuple[list[str], int]:  # fmt: skip
@@ -413,9 +428,15 @@ async def measure(settings: Settings, world: World, args: argparse.Namespace) ->
         api = (port, "/graphql")
         await run_level(api, 2, min(2.0, args.seconds), mix.draw, ops)  # warm up
         for clients in args.levels:
+            before = cpu_seconds(server.pid), time.process_time(), cpu_ticks()
             tally, took = await run_level(api, clients, args.seconds, mix.draw, ops)
+            done = sum(len(v) for v in tally.latencies.values()) or 1
+            busy = [b - a for a, b in zip(before[2], cpu_ticks(), strict=True)]
+            cpu = (f"{(cpu_seconds(server.pid) - before[0]) * 1000 / done:.1f} /"
+                   f" {(time.process_time() - before[1]) * 1000 / done:.1f};"
+                   f" {busy[0] / max(busy[1], 1):.0%}")  # fmt: skip
             errors += sum(sum(e.values()) for e in tally.errors.values())
-            lines.extend(table("mix", clients, tally, took))
+            lines.extend(table("mix", clients, tally, took, cpu))
             print("\n".join(lines[-len(tally.latencies) - 1 :]), f"  load {loadavg()}", flush=True)
         lines += ["", "| read | clients | path | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |",
                   "|---|---|---|---|---|---|---|---|"]  # fmt: skip
