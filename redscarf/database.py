@@ -15,10 +15,11 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from redscarf.errors import DatabaseUnavailable
 from redscarf.settings import Settings
@@ -103,16 +104,54 @@ def _connect_args(settings: Settings) -> dict[str, object]:
     }
 
 
+COUNTIES_SERVED = "redscarf.counties_served"
+"""Key, in a pooled connection's `info`, of the set of counties it has served."""
+
+
+def note_county(info: dict[object, object], county_code: str) -> None:
+    """Record that the connection whose `info` this is serves `county_code` (tenant sessions
+    call it), for `limit_counties_per_connection`."""
+    served = info.get(COUNTIES_SERVED)
+    if served is None:
+        served = info[COUNTIES_SERVED] = set()
+    served.add(county_code)  # type: ignore[attr-defined]
+
+
+def limit_counties_per_connection(pool: Pool, max_counties: int) -> None:
+    """Close a connection, when it is checked in, once it has served more than `max_counties`
+    distinct counties; the pool opens a new one when it is next needed.
+
+    Each county's tables and indexes that a server process has touched stay in its catalog
+    caches (relcache, catcache) for the life of the process, so a long-lived connection of a
+    service with thousands of counties grows to hundreds of MB; time-based recycling does not
+    bound that (measured: docs/benchmarks.md, bench/tenant_scale.py)."""
+    if max_counties <= 0:
+        return
+
+    @event.listens_for(pool, "checkin")
+    def _checkin(dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        if dbapi_connection is None:
+            return
+        served = record.info.get(COUNTIES_SERVED)
+        if served is not None and len(served) > max_counties:  # type: ignore[arg-type]
+            # Closed now (its memory goes back to the server at once); `info` is cleared and
+            # the pool connects again on the record's next checkout.
+            record.invalidate()
+
+
 def make_engine(url: URL, settings: Settings, **kw: object) -> Engine:
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.max_overflow)
-    return create_engine(url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw)
+    limit_counties_per_connection(engine.pool, settings.pool_max_counties)
+    return engine
 
 
 def make_async_engine(url: URL, settings: Settings, **kw: object) -> AsyncEngine:
-    # A connection that has served many tenant schemas accumulates catalog caches;
-    # recycling bounds that memory (see docs/benchmarks.md).
-    kw.setdefault("pool_recycle", 1800)
     kw.setdefault("pool_size", settings.pool_size)
     kw.setdefault("max_overflow", settings.max_overflow)
-    return create_async_engine(url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw)
+    engine = create_async_engine(
+        url, pool_pre_ping=True, connect_args=_connect_args(settings), **kw
+    )
+    limit_counties_per_connection(engine.sync_engine.pool, settings.pool_max_counties)
+    return engine

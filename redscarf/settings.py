@@ -34,6 +34,11 @@ class Settings(BaseSettings):
 
     pool_size: int = 10
     max_overflow: int = 5
+    pool_max_counties: int = Field(default=100, ge=0)
+    """A pooled database connection that has served more distinct counties than this is closed
+    when it is returned to the pool (and replaced on demand): each county's tables it touched
+    stay in the server process's catalog caches, so this bounds a connection's memory whatever
+    the number of counties (bench/tenant_scale.py). 0: no limit."""
     statement_timeout_ms: int = 30_000
 
     host: str = "127.0.0.1"

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from redscarf.database import note_county
 from redscarf.errors import Conflict, NotFound
 from tenants.codes import validate_county_code
 from tenants.metadata import translate_map
@@ -88,6 +89,7 @@ async def tenant_session(engine: AsyncEngine, tenant: Tenant) -> AsyncIterator[A
         bound = await conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
         async with bound.begin():
             await bound.execute(text(_set_role(tenant.role_name)))
+            note_county(bound.info, tenant.code)
             session = AsyncSession(bind=bound, expire_on_commit=False)
             try:
                 yield session
@@ -108,6 +110,8 @@ def act_as_county(conn: Connection, tenant: Tenant) -> Connection:
     There is no way back within the transaction, which is the point."""
     bound = conn.execution_options(schema_translate_map=translate_map(tenant.schema_name))
     bound.execute(text(_set_role(tenant.role_name)))
+    # The pool closes a connection that has served too many counties (their catalog caches).
+    note_county(bound.info, tenant.code)
     return bound
 
 
