@@ -561,22 +561,7 @@ async def sign_up_for_activity(
     # The answer is what the transaction made, not a read of it again (one county transaction
     # less per sign-up; the same fields, as stored).
     county = (await context.tenant()).code
-    return SignupsPayload(
-        signups=[
-            ActivitySignup(
-                id=strawberry.ID(encode_global_id("ActivitySignup", county, s.id)),
-                row_id=s.id,
-                pupil_id=p.id,
-                activity_id=row.id,
-                state=SignupState(s.state.value),
-                position=s.position,
-                created_at=s.created_at,
-                updated_at=s.updated_at,
-            )
-            for s, p in zip(made, chosen, strict=True)
-        ],
-        user_errors=[],
-    )
+    return SignupsPayload(signups=[_signup(s, county) for s in made], user_errors=[])
 
 
 async def _signup_row(context: Context, global_id: str) -> tuple[Any, PupilRecord]:

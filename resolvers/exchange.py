@@ -340,18 +340,21 @@ async def _redemptions(context: Context, rows: Sequence[Any]) -> list[Redemption
     cipher = context.services.keys.cipher
     county = (await context.tenant()).code
     seen = await context.visible_pupils.load_many([r.pupil_id for r in rows])
-    found = []
-    for r, record in zip(rows, seen, strict=True):
-        code = rules.code_of(cipher, r.code_enc)
-        found.append(Redemption(
-            id=strawberry.ID(encode_global_id("Redemption", county, r.id)),
-            row_id=r.id, pupil_id=r.pupil_id, item_id=r.item_id, item_name=r.item_name,
-            price=r.price, state=RedemptionState(r.state),
-            code=code if record is not None and record.bound else None,
-            code_hint=(code or "")[-CODE_HINT:], created_at=r.created_at,
-            expires_at=r.expires_at, verified_at=r.verified_at,
-        ))  # fmt: skip
-    return found
+    return [_redemption(county, r, rules.code_of(cipher, r.code_enc),
+                        family=record is not None and record.bound)
+            for r, record in zip(rows, seen, strict=True)]  # fmt: skip
+
+
+def _redemption(county: str, r: Any, code: str | None, *, family: bool) -> Redemption:
+    """A redemption (a row, or what `redeem` made) as the API shows it: the code to the
+    child's own family only."""
+    return Redemption(
+        id=strawberry.ID(encode_global_id("Redemption", county, r.id)),
+        row_id=r.id, pupil_id=r.pupil_id, item_id=r.item_id, item_name=r.item_name,
+        price=r.price, state=RedemptionState(r.state), code=code if family else None,
+        code_hint=(code or "")[-CODE_HINT:], created_at=r.created_at,
+        expires_at=r.expires_at, verified_at=r.verified_at,
+    )  # fmt: skip
 
 
 async def redemptions_list(
@@ -452,32 +455,17 @@ async def redeem_item(info: Info[Context, None], input: RedeemItemInput) -> Rede
             context,
             lambda conn: rules.redeem(conn, cipher, item.id, record.id, by=uploader(principal)),
             "redeemItem",
-            lambda r: [{"object_type": "Redemption", "object_id": r.redemption_id,
+            lambda r: [{"object_type": "Redemption", "object_id": r.id,
                         "details": {"item": item.id, "pupil": record.id, "price": item.price}}],
         )  # fmt: skip
     except RedscarfError as exc:
         return RedemptionPayload(redemption=None, user_errors=user_errors(exc))
     # The answer is what the transaction made, not a read of it again (two county transactions
     # less: the redemption, and the pupil `_redemptions` would look up; the code needs no
-    # decrypting). As there, the code only to the child's own family.
+    # decrypting).
     county = (await context.tenant()).code
-    made_id = made.redemption_id
     return RedemptionPayload(
-        redemption=Redemption(
-            id=strawberry.ID(encode_global_id("Redemption", county, made_id)),
-            row_id=made_id,
-            pupil_id=record.id,
-            item_id=item.id,
-            item_name=made.item_name,
-            price=made.price,
-            state=RedemptionState.ISSUED,
-            code=made.code if record.bound else None,
-            code_hint=made.code[-CODE_HINT:],
-            created_at=made.created_at,
-            expires_at=made.expires_at,
-            verified_at=None,
-        ),
-        user_errors=[],
+        redemption=_redemption(county, made, made.code, family=record.bound), user_errors=[]
     )
 
 

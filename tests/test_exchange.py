@@ -133,7 +133,7 @@ def test_a_code_is_verified_once_by_its_partner_and_expiry_gives_back_points_and
     )
     assert (
         run(engine, county, lambda c: exchange.verify_code(c, keys, partner, got.code.lower()))
-        == got.redemption_id
+        == got.id
     )
     assert (
         refused(engine, county, lambda c: exchange.verify_code(c, keys, partner, got.code))

@@ -56,6 +56,8 @@ class AlreadySignedUp(Conflict):
 @dataclass(frozen=True)
 class Signup:
     id: int
+    activity_id: int
+    pupil_id: int
     state: SignupState
     position: int | None
     """Place on the waiting list (1 is next), for a waitlisted sign-up."""
@@ -318,8 +320,9 @@ def sign_up(conn: Connection, activity_id: int, pupil_id: int, *, by: str,
         raise AlreadySignedUp()
     signup_id = int(made.id)
     if not confirmed:
-        return Signup(signup_id, SignupState.WAITLISTED, _position(conn, activity_id, signup_id),
-                      made.created_at, made.updated_at)  # fmt: skip
+        return Signup(signup_id, activity_id, pupil_id, SignupState.WAITLISTED,
+                      _position(conn, activity_id, signup_id), made.created_at,
+                      made.updated_at)  # fmt: skip
     hold_id = _hold(conn, activity, signup_id, pupil_id, account_id)
     conn.execute(
         update(activity_signups).where(activity_signups.c.id == signup_id).values(hold_id=hold_id)
@@ -329,7 +332,8 @@ def sign_up(conn: Connection, activity_id: int, pupil_id: int, *, by: str,
         .where(activities.c.id == activity_id)
         .values(confirmed=activities.c.confirmed + 1)
     )
-    return Signup(signup_id, SignupState.CONFIRMED, None, made.created_at, made.updated_at)
+    return Signup(signup_id, activity_id, pupil_id, SignupState.CONFIRMED, None, made.created_at,
+                  made.updated_at)  # fmt: skip
 
 
 def _position(conn: Connection, activity_id: int, signup_id: int) -> int:

@@ -131,13 +131,19 @@ def code_of(cipher: FieldCipher, code_enc: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Redeemed:
-    redemption_id: int
-    code: str
-    expires_at: dt.datetime
-    created_at: dt.datetime
+    """The redemption as stored and paid, with its code: the API answers with it without
+    reading it again."""
+
+    id: int
+    item_id: int
+    pupil_id: int
     item_name: str
     price: int
-    """As stored and paid: the API answers with the redemption without reading it again."""
+    state: str
+    code: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    verified_at: dt.datetime | None = None
 
 
 def partner_account(conn: Connection, partner_id: int) -> int:
@@ -190,7 +196,8 @@ def redeem(conn: Connection, cipher: FieldCipher, item_id: int, pupil_id: int, *
                  .values(transaction_id=paid.transaction_id))  # fmt: skip
     conn.execute(update(exchange_items).where(exchange_items.c.id == item_id)
                  .values(stock=exchange_items.c.stock - 1))  # fmt: skip
-    return Redeemed(redemption_id, code, made.expires_at, made.created_at, item.name, item.price)
+    return Redeemed(redemption_id, item_id, pupil_id, item.name, item.price,
+                    RedemptionState.ISSUED.value, code, made.created_at, made.expires_at)  # fmt: skip
 
 
 def verify_code(conn: Connection, cipher: FieldCipher, partner_id: int, code: str) -> int:
