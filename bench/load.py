@@ -56,8 +56,10 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, bindparam, insert, select, text, update
+from sqlalchemy.engine import make_url
 
 from authz.roles import Role
+from bench import peer
 from bench.activities import cpu_ticks, loadavg
 from bench.roster import _free_port, start_server
 from bench.stats import token
@@ -312,7 +314,12 @@ class Mix:
             return await http.post({"query": ROSTER, "variables": {"s": squadron}}, admin)
 
         async def sign_up(http: Http) -> tuple[int, Any]:
-            activity, (tok, pupil) = next(self.signups)
+            pair = next(self.signups, None)
+            if pair is None:  # each pupil signs up once for each activity
+                raise RuntimeError(
+                    "every family has signed up for every activity: more --activities"
+                )
+            activity, (tok, pupil) = pair
             return await http.post(
                 {"query": SIGN_UP, "variables": {"a": gid("Activity", BIG, activity),
                                                  "p": gid("Pupil", BIG, pupil)}},
@@ -471,8 +478,6 @@ async def compare(settings: Settings, world: World, args: argparse.Namespace, po
     paths["floor (SQL)"] = ((port, "/graphql"), floor)  # the connection is not used
     peer_server = None
     if args.peer:
-        from bench import peer
-
         peer_port = _free_port()
         peer.ensure_postgraphile()
         peer_server = peer.start_postgraphile(url, SCHEMA, peer_port)
@@ -516,8 +521,6 @@ async def compare(settings: Settings, world: World, args: argparse.Namespace, po
     finally:
         await pool.close()
         if peer_server is not None:
-            from bench import peer
-
             peer.stop_postgraphile(peer_server)
     return errors
 
@@ -539,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.short:
         args.counties, args.pupils, args.others, args.guardians = 2, 400, 100, 40
-        args.activities, args.seconds, args.levels, args.peer = 2, 4, "1,4", False
+        args.activities, args.seconds, args.levels, args.peer = 10, 4, "1,4", False
     args.levels = [int(x) for x in str(args.levels).split(",")]
     os.environ["REDSCARF_WORKERS"] = str(args.workers)  # read by the server start_server starts
 
@@ -567,8 +570,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _database(server: str, args: argparse.Namespace) -> Any:
-    from sqlalchemy.engine import make_url
-
     if args.reuse:
         return make_url(sqlalchemy_url(server)).set(database=args.database)
     return fresh_database(server, args.database)
