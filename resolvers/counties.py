@@ -19,8 +19,11 @@ from redscarf.errors import (
     NotFound,
     RedscarfError,
 )
+from resolvers.operations import pupils_of, registry
+from resolvers.stats import ask_region
 from schema.context import Context
-from schema.counties import County, CreateCountyInput, CreateCountyPayload
+from schema.counties import County, CreateCountyInput, CreateCountyPayload, RegionCounty
+from schema.operations import TenantStatus
 from schema.user_errors import UserError, user_errors
 from tenants import provisioning
 from tenants.codes import validate_county_code, validate_prefecture_code, validate_province_code
@@ -132,3 +135,28 @@ async def create_county(
         created=result.created,
         user_errors=[],
     )
+
+
+async def region_counties(
+    info: Info[Context, None],
+    code: Annotated[str, strawberry.argument(description="省（2 位）或地市（4 位）代码。")],
+) -> list[RegionCounty]:
+    context = info.context
+    await ask_region(context, code)  # who may see the region's rollup may see its counties
+    async with context.services.engine.connect() as conn:
+        rows = (await conn.execute(registry(sized=False, region=code.strip()))).all()
+    head = context.services.migrator.head("tenant")
+    return [
+        RegionCounty(
+            code=row.code,
+            name=row.name,
+            prefecture_code=row.prefecture_code,
+            status=TenantStatus(row.status.value),
+            schema_version=row.schema_version,
+            behind=row.schema_version != head,
+            created_at=row.created_at,
+            pupils=pupils_of(row.figures),
+            summary_computed_at=row.summary_computed_at,
+        )
+        for row in rows
+    ]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from strawberry.types import Info
 
 from domain.stats.figures import Figures
+from domain.stats.rollup import in_region
 from redscarf.errors import Forbidden
 from resolvers.paging import page_size
 from schema.context import Context
@@ -69,12 +70,12 @@ async def tenant_operations(context: Context, ops: Operations) -> list[TenantOpe
     async with context.services.engine.connect() as conn:
         try:
             await conn.execute(text(f"SET LOCAL lock_timeout = '{SIZE_LOCK_TIMEOUT}'"))
-            rows = (await conn.execute(_tenants(sized=True))).all()
+            rows = (await conn.execute(registry(sized=True))).all()
         except OperationalError as exc:
             if not isinstance(exc.orig, LockNotAvailable):
                 raise
             await conn.rollback()
-            rows = (await conn.execute(_tenants(sized=False))).all()
+            rows = (await conn.execute(registry(sized=False))).all()
     head = ops.latest_schema_version
     return [
         TenantOperations(
@@ -88,7 +89,7 @@ async def tenant_operations(context: Context, ops: Operations) -> list[TenantOpe
             migration_error=row.migration_error,
             created_at=row.created_at,
             size_bytes=None if row.size_bytes is None else int(row.size_bytes),
-            pupils=_pupils(row.figures),
+            pupils=pupils_of(row.figures),
             summary_computed_at=row.summary_computed_at,
             jobs=ops.county_jobs.get(row.code) or _counts(None),
         )
@@ -146,9 +147,10 @@ def _job_counts() -> Select[Any]:
     ).group_by(jobs.c.county_code)
 
 
-def _tenants(*, sized: bool) -> Select[Any]:
-    """The registry with each county's last summary and (when `sized`) the on-disk size of its
-    schema: the catalogue joined to the registry, summed per county, in the same statement."""
+def registry(*, sized: bool, region: str | None = None) -> Select[Any]:
+    """The registry (a province's or prefecture's counties with `region`) with each county's
+    last summary and (when `sized`) the on-disk size of its schema: the catalogue joined to the
+    registry, summed per county, in the same statement."""
     columns = [
         tenants.c.code,
         tenants.c.name,
@@ -163,11 +165,11 @@ def _tenants(*, sized: bool) -> Select[Any]:
     ]
     joined = tenants.outerjoin(county_summaries, county_summaries.c.county_code == tenants.c.code)
     if not sized:
-        return (
-            select(*columns, null().label("size_bytes"))
-            .select_from(joined)
-            .order_by(tenants.c.code)
-        )
+        stmt = select(*columns, null().label("size_bytes")).select_from(joined)
+        if region is not None:
+            stmt = stmt.where(in_region(region))
+        return stmt.order_by(tenants.c.code)
+    assert region is None, "sizes are the operator's alone"
     # A relation dropped while this runs has no size (null), which the sum skips.
     sizes = (
         select(
@@ -228,7 +230,7 @@ def _total(parts: list[JobCounts]) -> JobCounts:
     )
 
 
-def _pupils(figures: dict[str, Any] | None) -> int | None:
+def pupils_of(figures: dict[str, Any] | None) -> int | None:
     """Current pupils (members and pre-members) in the last summary, as `County.pupilCount`
     counts them; None before the county's first summary."""
     return None if figures is None else Figures.from_json(figures).current_pupils

@@ -79,7 +79,7 @@ from schema.care import (
     VolunteerProjectPayload,
 )
 from schema.counselors import CounselorConnection, CounselorPayload
-from schema.counties import County, CreateCountyPayload
+from schema.counties import County, CreateCountyPayload, RegionCounty
 from schema.data_requests import DataRequest, DataRequestPayload
 from schema.errors import PresentErrors, RedscarfSchema
 from schema.exchange import (
@@ -300,6 +300,10 @@ class Query:
     region_statistics: RegionStatistics = strawberry.field(
         resolver=stats_resolvers.region_statistics,
         description="地市或省的汇总统计和所辖各县（区）的统计（省、市管理员和平台运维；无需指定县）。",
+    )
+    region_counties: list[RegionCounty] = strawberry.field(
+        resolver=county_resolvers.region_counties,
+        description="省、市所辖的县（区）：开通状态、数据库结构版本和在册人数，含开通中和已归档的（省、市管理员和平台运维；无需指定县）。",
     )
     query_allow_list: QueryAllowList = strawberry.field(
         resolver=allow_list_resolvers.query_allow_list,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 from strawberry.types import Info
 
 from authz.principal import COUNTY_ROOT
 from redscarf.errors import Forbidden
 from schema.context import Context
+from schema.operations import TenantStatus
 from schema.org import UnitKind, UnitKindCount
 from schema.user_errors import UserError
 
@@ -75,3 +78,26 @@ class CreateCountyPayload:
     county: County | None = strawberry.field(description="开通的（或已存在的同一）县（区）。")
     created: bool = strawberry.field(description="本次是否新开通；信息相同的重复调用为 false。")
     user_errors: list[UserError] = strawberry.field(description="输入错误；为空表示成功。")
+
+
+@strawberry.type(
+    description="省、市所辖的一个县（区）租户：开通状态、schema 版本和规模（省、市管理员的县（区）列表）。"
+)
+class RegionCounty:
+    code: str = strawberry.field(description="县级行政区划代码（6 位）。")
+    name: str = strawberry.field(description="名称。")
+    prefecture_code: str | None = strawberry.field(description="所属地市代码（4 位）；没有时为空。")
+    status: TenantStatus = strawberry.field(description="开通状态：开通中、已开通、已归档。")
+    schema_version: str | None = strawberry.field(
+        description="该县数据库结构所在的迁移版本；开通未完成时为空。"
+    )
+    behind: bool = strawberry.field(
+        description="数据库结构不是本版本的最新：平台运维需运行 `redscarf db upgrade`。"
+    )
+    created_at: dt.datetime = strawberry.field(description="开通时间。")
+    pupils: int | None = strawberry.field(
+        description="在册队员人数，取自最近一次县级汇总（见 summaryComputedAt）；尚无汇总时为空。"
+    )
+    summary_computed_at: dt.datetime | None = strawberry.field(
+        description="最近一次县级汇总的计算时间；尚无汇总时为空。"
+    )

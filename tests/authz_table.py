@@ -1386,6 +1386,13 @@ OPERATIONS: dict[str, Op] = {
         # the province's rollup, whatever county the request is routed to: its admins'
         table(F, anonymous=U, province_admin="ok", operator="ok"),
     ),
+    "regionCounties": Op(
+        '{ regionCounties(code: "52") { code status } }',
+        "regionCounties",
+        "county",
+        # the province's registry, whatever county the request is routed to: as its rollup
+        table(F, anonymous=U, province_admin="ok", operator="ok"),
+    ),
     "operations": Op(
         "{ operations { latestSchemaVersion tenants { code } } }",
         "operations",

@@ -185,6 +185,18 @@ async def test_a_province_reads_the_rollup_of_its_counties_only(
         assert found["oldestCountyAt"] <= found["computedAt"]
         assert code  # both levels above read the prefecture's rollup
 
+    # The province's console lists the counties: status, schema version, size from the summary
+    listed = (await gql.data(
+        "query($c: String!) { regionCounties(code: $c) { code name status schemaVersion behind"
+        " pupils summaryComputedAt } }", {"c": prefecture},
+        headers={"Authorization": f"Bearer {gql.token_for('province_admin', None, '63')}"},
+    ))["regionCounties"]  # fmt: skip
+    assert [(c["code"], c["status"], c["behind"]) for c in listed] == [
+        (c.code, "ACTIVE", False) for c in counties]  # fmt: skip
+    assert all(c["schemaVersion"] and c["summaryComputedAt"] for c in listed)
+    assert [c["pupils"] for c in listed] == [c["statistics"]["currentPupils"]
+                                             for c in found["byCounty"]]  # fmt: skip
+
     # The province's officer downloads the same rollup, its counties side by side
     province = {"Authorization": f"Bearer {gql.token_for('province_admin', None, '63')}"}
     response = await gql.http.get(f"/exports/region-statistics.xlsx?code={prefecture}",
@@ -205,6 +217,8 @@ async def test_a_province_reads_the_rollup_of_its_counties_only(
                                  headers={"Authorization": f"Bearer {stranger}"}) == ["FORBIDDEN"]  # fmt: skip
     county_admin = {"Authorization": f"Bearer {gql.token_for('county_admin', counties[0].code)}"}
     assert await gql.error_codes(REGION, {"c": prefecture}, headers=county_admin) == ["FORBIDDEN"]
+    assert await gql.error_codes("query($c: String!) { regionCounties(code: $c) { code } }",
+                                 {"c": prefecture}, headers=county_admin) == ["FORBIDDEN"]  # fmt: skip
     assert await gql.error_codes(REGION, {"c": "6x"}, headers=operator) == ["INVALID_REGION"]
     assert await gql.error_codes(REGION, {"c": "69"}, headers=operator) == ["REGION_NOT_FOUND"]
     refused = await gql.http.get(f"/exports/region-statistics.xlsx?code={prefecture}",

@@ -67,7 +67,7 @@ _CURRENT_SUMMARY = (county_summaries.c.county_code == tenants.c.code) & (
 )
 
 
-def _in_region(code: str) -> Any:
+def in_region(code: str) -> Any:
     """The counties of a province (2 digits) or a prefecture (4)."""
     column = tenants.c.province_code if len(code) == 2 else tenants.c.prefecture_code
     return column == code
@@ -93,7 +93,7 @@ def refresh_regions(conn: Connection, county_code: str) -> None:
         rows = conn.execute(
             select(tenants.c.status, county_summaries.c.figures, county_summaries.c.computed_at)
             .outerjoin(county_summaries, _CURRENT_SUMMARY)
-            .where(_in_region(code), tenants.c.status != TenantStatus.ARCHIVED)
+            .where(in_region(code), tenants.c.status != TenantStatus.ARCHIVED)
         ).all()
         summed = [r for r in rows if r.status == TenantStatus.ACTIVE and r.figures is not None]
         values = {
@@ -175,10 +175,10 @@ def region_view(conn: Connection, code: str) -> RegionView | None:
     counties = [CountyRow(*r) for r in conn.execute(
         select(tenants.c.code, tenants.c.name, s.figures, s.as_of, s.since, s.computed_at)
         .join(county_summaries, _CURRENT_SUMMARY)
-        .where(_in_region(code), tenants.c.status == TenantStatus.ACTIVE)
+        .where(in_region(code), tenants.c.status == TenantStatus.ACTIVE)
         .order_by(tenants.c.code)
     )]  # fmt: skip
-    by_status = dict(conn.execute(select(tenants.c.status, func.count()).where(_in_region(code))
+    by_status = dict(conn.execute(select(tenants.c.status, func.count()).where(in_region(code))
                                   .group_by(tenants.c.status)).all())  # fmt: skip
     as_of = min((c.as_of for c in counties), default=clock.today())
     return RegionView(str(name), row, counties, as_of, academic_year_start(as_of),
