@@ -28,6 +28,7 @@ from authz.enforcer import authorizer
 from domain.accounts.senders import sender_for
 from migrations.runner import Migrator
 from redscarf.authentication import Authenticator
+from redscarf.console import console_routes
 from redscarf.cors import GRAPHQL_CONTEXT, CountyCorsMiddleware, OriginDirectory
 from redscarf.credentials import award_credential
 from redscarf.credentials import issuer as credential_issuer
@@ -178,6 +179,7 @@ def create_app(
             Route("/exports/region-statistics.xlsx", region_export),
             Route("/exports/report.{fmt}", report_export),
             Route("/readyz", readyz),
+            *console_routes(),
         ],
         # Outermost first: compress what goes out, answer CORS, guard /graphql, then route.
         middleware=[
