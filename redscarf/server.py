@@ -72,6 +72,7 @@ def serve(settings: Settings, *, host: str, port: int, demo: bool) -> None:
         engine.dispose()
 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    console.print(f"工作台（浏览器打开）：http://{shown_host}:{port}/console/")
     console.print(f"GraphQL（浏览器打开即为 GraphiQL）：http://{shown_host}:{port}/graphql")
     if counties:
         console.print("县（区）代码（可访问多个县的账号用请求头 X-County 指明）：")

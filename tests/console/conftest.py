@@ -73,7 +73,13 @@ class ConsoleServer:
 
     @property
     def rural(self) -> str:
-        return next(iter(self.counties))
+        """The demo's rural county (惠水县, 522731), the one with the most pupils."""
+        return next(code for code, name in self.counties.items() if name == "惠水县")
+
+    @property
+    def urban(self) -> str:
+        """The demo's urban county (南明区)."""
+        return next(code for code in self.counties if code != self.rural)
 
     def login_code(self, phone: str, after: int = 0) -> str:
         """The last login code the service sent to `phone` (its log is the demo's SMS)."""
@@ -122,7 +128,9 @@ def console_server(
     port = _free_port()
     env = {**db_env, "DATABASE_URL": url.set(drivername="postgresql").render_as_string(
         hide_password=False), "REDSCARF_DATA_DIR": str(data_dir), "COLUMNS": "80",
-        "NO_COLOR": "1"}  # fmt: skip
+        "NO_COLOR": "1",
+        # Statistics summarised within seconds of a change, not a minute: a page shows them
+        "REDSCARF_JOB_SUMMARY_INTERVAL": "2"}  # fmt: skip
     log = data_dir / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen([REDSCARF, "serve", "--demo", "--port", str(port)],
