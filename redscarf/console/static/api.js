@@ -168,6 +168,17 @@ export async function mutate(query, variables, name, options) {
   return payload;
 }
 
+// End the session on the server (if it still runs) and here; the app forgets who was in.
+export async function signOut() {
+  try {
+    await gql(`mutation SignOut { signOut { ok } }`);
+  } catch {
+    /* the session may have ended already: forgetting it here is what matters */
+  }
+  session.clear();
+  events.dispatchEvent(new Event("signed-out"));
+}
+
 // --- files -------------------------------------------------------------------------------
 
 async function fileAnswer(response) {

@@ -3,7 +3,7 @@
 // its path, title, menu and the roles that may open it; everything it shows comes from the
 // public GraphQL API (api.js).
 
-import { events, gql, session } from "./api.js";
+import { events, gql, session, signOut } from "./api.js";
 import { loadLabels, label } from "./labels.js";
 import { clear, errorBox, h, toast } from "./ui.js";
 import { pages as accountPages } from "./pages/login.js";
@@ -48,8 +48,12 @@ function countiesOf(grants) {
   return [...new Set(grants.map((g) => g.countyCode).filter(Boolean))];
 }
 
-// The roles that count on this page: in the chosen county for county pages, else all.
-function rolesIn(grants, county) {
+// The roles that count on this page: in the chosen county for county pages, else all. A
+// person's account without any role is a parent who has not bound a child yet (binding is
+// what grants GUARDIAN; staff accounts come from invitations, with their role).
+function rolesIn(viewer, county) {
+  const grants = viewer?.grants ?? [];
+  if (viewer?.kind === "USER" && !grants.length) return new Set(["GUARDIAN"]);
   return new Set(grants.filter((g) => !g.countyCode || g.countyCode === county).map((g) => g.role));
 }
 
@@ -74,7 +78,7 @@ export function context() {
     grants,
     county,
     region: region?.scope ?? null,
-    roles: rolesIn(grants, county),
+    roles: rolesIn(viewer, county),
     go,
   };
 }
@@ -99,14 +103,8 @@ function countySwitch(ctx) {
   }, counties.map((c) => h("option", { value: c, selected: c === ctx.county }, c)));
 }
 
-async function signOut() {
-  try {
-    await gql(`mutation { signOut { ok } }`);
-  } catch {
-    /* the session may have ended already: signing out locally is what matters */
-  }
-  session.clear();
-  viewer = null;
+async function signOutHere() {
+  await signOut();
   go("login");
 }
 
@@ -118,7 +116,7 @@ function frame(ctx, page) {
       h("a.brand", { href: "#/" }, "红领巾工作台"),
       countySwitch(ctx),
       h("span.who", viewer.name, roles ? h("small", ` · ${roles}`) : null),
-      h("button.link", { onclick: signOut, dataset: { action: "sign-out" } }, "退出登录")),
+      h("button.link", { onclick: signOutHere, dataset: { action: "sign-out" } }, "退出登录")),
     h("nav.side", menu(ctx, page)),
     main);
   return main;
@@ -169,6 +167,9 @@ events.addEventListener("session-expired", (e) => {
 events.addEventListener("signed-in", () => {
   viewer = null;
   sessionStorage.removeItem("redscarf.labels");
+});
+events.addEventListener("signed-out", () => {
+  viewer = null;
 });
 window.addEventListener("hashchange", route);
 route();
