@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from domain.activities.tables import activities
 from domain.demo.history import write_history
@@ -192,6 +192,20 @@ def summarize_county(
     )
 
 
+def analyze(engine: Engine, tenant: Tenant) -> None:
+    """Planner statistics for the tables just filled. Autovacuum would gather them in a while
+    (where it runs at all: the tests' servers run without it); until then PostgreSQL plans the
+    statistics' points query as if the tables were empty, measured at 2.5–20 s instead of 0.3 s
+    for 2,000 pupils."""
+    with engine.begin() as conn:
+        names = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY tablename"),
+            {"s": tenant.schema_name},
+        ).scalars()
+        tables = ", ".join(f'"{tenant.schema_name}"."{name}"' for name in names)
+        conn.execute(text(f"ANALYZE {tables}"))
+
+
 def build_demo(
     engine: Engine,
     migrator: Migrator,
@@ -237,6 +251,7 @@ def build_demo(
                         urban=county.urban, on_progress=progress)  # fmt: skip
         if history:
             write_history(engine, tenant, seed=county_data, run_key=run_key)
+        analyze(engine, tenant)
         return summarize_county(engine, tenant, urban=county.urban, created=created)
 
     # Two counties at a time: one builds its next school in Python while the database writes

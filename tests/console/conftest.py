@@ -225,6 +225,7 @@ def screenshot(page: Page, name: str) -> None:
     if os.environ.get("REDSCARF_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(300)
+        page.evaluate("document.getElementById('toasts')?.remove()")  # passing messages
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 

@@ -40,16 +40,17 @@ def test_an_access_token_about_to_expire_is_refreshed_without_a_word(
 ) -> None:
     counselor = f"demo-counselor-{console_server.rural}"
     sign_in_staff(page, console_server, counselor)  # a counselor: no second factor
+    expect(page.locator(".roster .summary")).to_be_visible()  # the roster, loaded: at rest
     first = _stored_session(page)
     # When the access token is a moment from its end (as after 15 minutes at work)
     page.evaluate("""() => { const s = JSON.parse(sessionStorage.getItem('redscarf.session'));
         s.expiresAt = Date.now(); sessionStorage.setItem('redscarf.session', JSON.stringify(s)); }""")
-    page.locator("nav.side a").last.click()
-    expect(page.locator("main#page p.loading")).to_have_count(0)
+    page.locator("nav.side").get_by_role("link", name="组织架构").click()
+    expect(page.locator("main#page .tree")).to_be_visible()
     # Then the console used the refresh token: new tokens, the page shown, nobody asked anything
     second = _stored_session(page)
-    assert second["accessToken"] != first["accessToken"]
-    assert second["refreshToken"] != first["refreshToken"]
+    assert second["refreshToken"] != first["refreshToken"]  # rotated: the old one is spent
+    assert second["expiresAt"] > page.evaluate("Date.now()") + 10 * 60_000
     expect(page.locator("[data-action=sign-out]")).to_be_visible()
     expect(page.locator("main#page p.error")).to_have_count(0)
 
@@ -59,6 +60,7 @@ def test_a_session_ended_elsewhere_sends_the_console_back_to_the_login(
 ) -> None:
     counselor = f"demo-counselor-{console_server.rural}"
     sign_in_staff(page, console_server, counselor)
+    expect(page.locator(".roster .summary")).to_be_visible()  # the roster, loaded: at rest
     # The same session signs out in another tab (or the server ended it: idle, revoked)
     page.evaluate("""async () => {
         const s = JSON.parse(sessionStorage.getItem('redscarf.session'));
@@ -66,7 +68,7 @@ def test_a_session_ended_elsewhere_sends_the_console_back_to_the_login(
             Authorization: 'Bearer ' + s.accessToken}, body: JSON.stringify({query: 'mutation { signOut { ok } }'})});
     }""")
     # When the counselor goes on working, the console says the session is over, in Chinese
-    page.locator("nav.side a").first.click()
+    page.locator("nav.side").get_by_role("link", name="组织架构").click()
     expect(page.locator(".toast.error")).to_contain_text("登录已过期，请重新登录")
     expect(page.get_by_label("用户名")).to_be_visible()
     assert _stored_session(page) is None
