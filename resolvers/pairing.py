@@ -28,6 +28,7 @@ from domain.pairing import coverage as coordination
 from domain.pairing import service as rules
 from domain.pairing.service import Side
 from domain.pairing.tables import PairingLevel as DomainLevel
+from domain.pairing.tables import PairingState as DomainState
 from domain.pairing.tables import pairing_events, pairings
 from domain.people.tables import guardians
 from domain.types import LTree
@@ -92,8 +93,9 @@ async def _visible(context: Context) -> Any:
     return sides
 
 
-def _side(row: Any, prefix: str, names: dict[str, str]) -> PairingSide:
-    card = getattr(row, f"{prefix}_card") or {}
+def _side(row: Any, prefix: str, names: dict[str, str],
+          own: dict[str, Any] | None = None) -> PairingSide:  # fmt: skip
+    card = getattr(row, f"{prefix}_card") or own or {}
     county = getattr(row, f"{prefix}_county")
     unit_kind = card.get("kind")
     return PairingSide(
@@ -103,6 +105,13 @@ def _side(row: Any, prefix: str, names: dict[str, str]) -> PairingSide:
         area=Area(card["area"]) if card.get("area") else None, unit_name=card.get("unit"),
         given_name=card.get("givenName"), grade=card.get("grade"), school=card.get("school"),
     )  # fmt: skip
+
+
+def _own_card(conn: Connection, row: Any, prefix: str) -> dict[str, Any] | None:
+    """The county's own side not yet accepted: its card as accepting would write it."""
+    if getattr(row, f"{prefix}_card") is not None or row.state != DomainState.PROPOSED.value:
+        return None
+    return rules.own_card(conn, row, prefix)
 
 
 def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairing]:
@@ -127,7 +136,8 @@ def _pairings(conn: Connection, rows: Sequence[Any], county: str) -> list[Pairin
             category=PairingCategory(r.category) if r.category else None,
             state=PairingState(r.state), goals=r.goals, starts_on=r.starts_on,
             ends_on=r.ends_on, proposed_by=r.proposed_by, created_at=r.created_at,
-            my_side=_side(r, mine, names), partner=_side(r, other, names),
+            my_side=_side(r, mine, names, _own_card(conn, r, mine)),
+            partner=_side(r, other, names),
             my_review=getattr(r, f"{mine}_review"), partner_review=getattr(r, f"{other}_review"),
             events=[PairingEvent(kind=PairingEventKind(e.kind), on=e.on_date, note=e.note,
                                  by_my_side=e.county_code == county) for e in events[r.id]],

@@ -127,7 +127,9 @@ class Pairing(Node):
     ends_on: dt.date | None = strawberry.field(description="结束日期。")
     proposed_by: str = strawberry.field(description="提议方：county:县代码、province:省代码等。")
     created_at: dt.datetime = strawberry.field(description="提议时间。")
-    my_side: PairingSide = strawberry.field(description="本方（同县结对时为其中一方）。")
+    my_side: PairingSide = strawberry.field(
+        description="本方（同县结对时为其中一方）；本方确认前也显示本方的名称，对方在本方确认后才看得到。"
+    )
     partner: PairingSide = strawberry.field(description="对方：只有其公开信息。")
     my_review: str | None = strawberry.field(description="本方的总结。")
     partner_review: str | None = strawberry.field(description="对方的总结。")

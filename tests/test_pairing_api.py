@@ -83,6 +83,7 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
     assert (mine["state"], mine["mySide"]["accepted"], mine["partner"]["accepted"]) == (
         "PROPOSED", False, False)  # fmt: skip
     assert mine["partner"]["name"] is None  # nothing of B's side until B accepts it
+    assert mine["mySide"]["name"] == "城区小学"  # its own: which of its schools is asked
 
     accepted = await act(gql, "acceptPairing", mine["id"], city.admin)
     assert accepted["pairing"]["state"] == "PROPOSED"  # the city cannot accept for the hills
@@ -93,6 +94,7 @@ async def test_a_province_pairs_two_schools_and_each_county_accepts_its_own_side
     assert await gql.error_codes(ACT.format("acceptPairing"), {"id": mine["id"]},
                                  headers=stranger) == ["PAIRING_NOT_FOUND"]  # fmt: skip
     theirs = (await gql.data(LIST, headers=hills.brigade))["pairings"]["edges"][0]["node"]
+    assert (theirs["mySide"]["name"], theirs["mySide"]["accepted"]) == ("山区小学", False)
     assert (await act(gql, "acceptPairing", theirs["id"], hills.brigade))["pairing"][
         "state"
     ] == "ACTIVE"

@@ -184,6 +184,16 @@ def _side(row: Any, prefix: str) -> Side:
                 getattr(row, f"{prefix}_id"))  # fmt: skip
 
 
+def own_card(conn: Connection, row: Any, prefix: str) -> dict[str, Any] | None:
+    """What a county sees of its own side before accepting it (the card accepting would
+    write), so that it knows which of its schools, counselors or pupils it is asked about;
+    None for a side that could no longer be paired (archived, ended, left)."""
+    try:
+        return describe(conn, PairingLevel(row.level), _side(row, prefix))[1]
+    except (PairingRefused, NotFound):
+        return None
+
+
 def _card(conn: Connection, level: PairingLevel, side: Side, other: Side) -> dict[str, Any]:
     """A side's card as it accepts: a pupil's crosses to another county only with consent."""
     _, card = describe(conn, level, side)

@@ -161,8 +161,11 @@ def console_server(
             _drop_database(conn, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope, not session: Playwright's sync API keeps an event loop running on this
+    # thread while it is open, and the async tests the same worker runs afterwards need it
+    # closed (pytest-asyncio: "Runner.run() cannot be called from a running event loop").
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield chromium

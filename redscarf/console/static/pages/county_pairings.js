@@ -127,7 +127,7 @@ function sideCard(side, mine) {
   ].filter(Boolean);
   return h(`div.side${mine ? ".mine" : ""}`,
     h("div.hint", mine ? "本方" : "对方"),
-    h("div.who", who ?? (mine ? "（本方确认后显示）" : "（对方确认后显示）")),
+    h("div.who", who ?? (mine ? "—" : "（对方确认后显示）")),
     h("div.hint", details.join(" · ")),
     side.accepted ? h("span.badge.ok", "已确认") : h("span.badge.warn", "待确认"));
 }
