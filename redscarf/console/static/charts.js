@@ -35,14 +35,16 @@ const plain = (v) => Number(v).toLocaleString("zh-CN");
 export function bars(title, items, { format = plain, legend = null, sorted = false, max = null } = {}) {
   const rows = sorted ? [...items].sort((a, b) => total(b) - total(a)) : items;
   const top = max ?? Math.max(1, ...rows.map(total));
-  const line = 26;
-  const labelWidth = 120;
-  const width = 560;
-  const room = width - labelWidth - 70;
+  // Drawn at about the size a card shows it (a third to a half of the page), so that the
+  // text stays readable after the SVG is scaled to the card.
+  const line = 28;
+  const labelWidth = 110;
+  const width = 460;
+  const room = width - labelWidth - 80;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${rows.length * line + (legend ? 26 : 4)}`, role: "img", "aria-label": title });
   rows.forEach((item, i) => {
     const y = i * line + 4;
-    chart.append(svg("text", { x: labelWidth - 6, y: y + 15, "text-anchor": "end", class: "axis" }, clip(item.label, 9)));
+    chart.append(svg("text", { x: labelWidth - 6, y: y + 16, "text-anchor": "end", class: "axis" }, clip(item.label, 7)));
     let x = labelWidth;
     (item.values ?? [item.value]).forEach((v, k) => {
       const w = (Math.max(0, v) / top) * room;
@@ -50,7 +52,7 @@ export function bars(title, items, { format = plain, legend = null, sorted = fal
         svg("title", {}, `${item.label}${legend ? ` · ${legend[k]}` : ""}：${format(v)}`)));
       x += w;
     });
-    chart.append(svg("text", { x: x + 6, y: y + 15, class: "value" }, format(total(item))));
+    chart.append(svg("text", { x: x + 6, y: y + 16, class: "value" }, format(total(item))));
   });
   if (legend) {
     const y = rows.length * line + 8;

@@ -170,6 +170,11 @@ export const fmt = {
   percent: (v) => (v === null || v === undefined ? "—" : `${Number(v).toFixed(1)}%`),
 };
 
+// A headline number with its caption (inside a `.figures` row); `key` names it for tests.
+export function figure(title, value, key = null) {
+  return h("div.figure", { dataset: { key: key || "" } }, h("div.n", value), h("div.t", title));
+}
+
 export function section(title, ...children) {
   return h("section.card", h("h2", title), ...children);
 }

@@ -7,11 +7,8 @@
 import { gql, mutate } from "../api.js";
 import { bars } from "../charts.js";
 import { label, options } from "../labels.js";
-import { act, clear, errorBox, field, fmt, form, h, input, loading, pager, section, select, table, toast } from "../ui.js";
-import {
-  checkedGrades, figure, gradeBoxes, group, has, myUnits, ORGANISERS, reaches, required, span, STAFF,
-  stateBadge, sure, unitPicker, when, withFields,
-} from "./county_work_shared.js";
+import { act, clear, errorBox, field, figure, fmt, form, h, input, loading, pager, section, select, table, toast } from "../ui.js";
+import { checkedGrades, gradeBoxes, group, has, myUnits, ORGANISERS, reaches, required, span, STAFF, stateBadge, sure, unitPicker, when, withFields } from "./county_work_shared.js";
 
 const TONES = { PUBLISHED: "ok", CLOSED: "warn", CANCELLED: "bad" };
 const SIGNUP_TONES = { CONFIRMED: "ok", ATTENDED: "ok", WAITLISTED: "warn", NO_SHOW: "bad", LAPSED: "bad" };

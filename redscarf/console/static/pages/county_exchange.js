@@ -5,8 +5,8 @@
 
 import { gql, mutate } from "../api.js";
 import { options } from "../labels.js";
-import { act, clear, field, fmt, form, h, input, loading, pager, section, select, table, toast } from "../ui.js";
-import { figure, has, required, STAFF, stateBadge, when, withFields } from "./county_work_shared.js";
+import { act, clear, field, figure, fmt, form, h, input, loading, pager, section, select, table, toast } from "../ui.js";
+import { has, required, STAFF, stateBadge, when, withFields } from "./county_work_shared.js";
 
 const ITEM = `id name description partnerName price stock perPupil validFrom validUntil pickupDays onSale
   counts { issued verified expired }`;

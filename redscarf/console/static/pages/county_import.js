@@ -5,7 +5,7 @@
 // any wrong row the outcome lists the errors and offers the file back with an error column.
 
 import { ApiError, download, gql, mutate, upload } from "../api.js";
-import { act, clear, errorText, field, fmt, h, section, table } from "../ui.js";
+import { act, clear, errorText, field, figure, fmt, h, section, table } from "../ui.js";
 
 // Each kind, its template, and the roles that may import it (authz/policy.csv: pupils need
 // pupil write, one-star lists award:star1 write, units unit write, counselors counselor write).
@@ -73,13 +73,13 @@ function progressView(imp) {
 }
 
 function counts(imp) {
-  const figure = (n, t) => h("div.figure", h("div.n", fmt.number(n ?? 0)), h("div.t", t));
+  const shown = (n, t) => figure(t, fmt.number(n ?? 0));
   return h("div.figures",
-    figure(imp.rows, "数据行"),
-    figure(imp.created, imp.state === "DONE" ? "新登记" : "将新登记"),
-    figure(imp.updated, imp.state === "DONE" ? "已更新" : "将更新"),
-    figure(imp.unchanged, "与平台一致"),
-    imp.errorCount ? figure(imp.errorCount, "有错误的行") : null);
+    shown(imp.rows, "数据行"),
+    shown(imp.created, imp.state === "DONE" ? "新登记" : "将新登记"),
+    shown(imp.updated, imp.state === "DONE" ? "已更新" : "将更新"),
+    shown(imp.unchanged, "与平台一致"),
+    imp.errorCount ? shown(imp.errorCount, "有错误的行") : null);
 }
 
 function outcome(imp) {

@@ -5,7 +5,7 @@
 
 import { gql, mutate } from "../api.js";
 import { label, options } from "../labels.js";
-import { clear, errorBox, field, fmt, form, h, input, loading, section, select, toast } from "../ui.js";
+import { clear, errorBox, field, figure, fmt, form, h, input, loading, section, select, toast } from "../ui.js";
 import { CHILD_KINDS, GRADES, KIND, STAFF, UNIT_WRITERS, gradeName, may, scopes, within } from "./people_common.js";
 
 // What a row of the tree shows; `children { id }` only says whether it can be opened.
@@ -24,15 +24,15 @@ const CREATE = `mutation CreateUnit($input: CreateUnitInput!) {
 
 function figures(county) {
   const count = (kind) => county.unitCounts.find((c) => c.kind === kind)?.count ?? 0;
-  const figure = (n, t) => h("div.figure", h("div.n", fmt.number(n)), h("div.t", t));
+  const shown = (n, t) => figure(t, fmt.number(n));
   return h("div.figures",
-    figure(count("TOWNSHIP"), "乡镇（街道）"),
-    figure(count("COMMUNITY"), "社区"),
-    figure(count("BRIGADE"), "学校（大队）"),
-    figure(count("SQUADRON"), "中队"),
-    figure(count("TEAM"), "小队"),
-    county.pupilCount === null ? null : figure(county.pupilCount, "在册队员"),
-    county.counselorCount === null ? null : figure(county.counselorCount, "辅导员"));
+    shown(count("TOWNSHIP"), "乡镇（街道）"),
+    shown(count("COMMUNITY"), "社区"),
+    shown(count("BRIGADE"), "学校（大队）"),
+    shown(count("SQUADRON"), "中队"),
+    shown(count("TEAM"), "小队"),
+    county.pupilCount === null ? null : shown(county.pupilCount, "在册队员"),
+    county.counselorCount === null ? null : shown(county.counselorCount, "辅导员"));
 }
 
 // The facts after a unit's name: kind, school kind, grade, urban/rural, counts.

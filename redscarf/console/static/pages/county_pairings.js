@@ -7,8 +7,8 @@
 import { gql, mutate } from "../api.js";
 import { ring } from "../charts.js";
 import { label, options } from "../labels.js";
-import { act, clear, field, fmt, form, h, input, loading, pager, section, select, toast } from "../ui.js";
-import { figure, has, myUnits, ORGANISERS, required, stateBadge, sure, when } from "./county_work_shared.js";
+import { act, clear, field, figure, fmt, form, h, input, loading, pager, section, select, toast } from "../ui.js";
+import { has, myUnits, ORGANISERS, required, stateBadge, sure, when } from "./county_work_shared.js";
 
 // `pairing write` (accept, decline, end, withdraw) and `pairing_event write` (policy.csv).
 const WRITERS = ["COUNTY_ADMIN", "TOWNSHIP_ADMIN", "BRIGADE_COUNSELOR"];

@@ -6,7 +6,7 @@
 
 import { ApiError, download, gql, mutate } from "../api.js";
 import { label } from "../labels.js";
-import { act, clear, errorBox, fmt, h, pager, section, table } from "../ui.js";
+import { act, clear, errorBox, figure, fmt, h, pager, section, table } from "../ui.js";
 import { PUPIL_WRITERS, STAFF, gradeName, may, squadronName } from "./people_common.js";
 
 const PUPIL = `query Pupil($id: ID!) {
@@ -68,7 +68,7 @@ function facts(pupil, canReveal) {
 }
 
 function points(pupil) {
-  const figure = (n, t) => h("div.figure", h("div.n", fmt.number(n)), h("div.t", t));
+  const shown = (n, t) => figure(t, fmt.number(n));
   const history = pager(async (after) => {
     const data = await gql(HISTORY, { id: pupil.id, after });
     return data.pupil.pointsHistory;
@@ -81,9 +81,9 @@ function points(pupil) {
   ], entries, "还没有积分记录"));
   return section("积分",
     h("div.figures",
-      figure(pupil.points.balance, "积分余额"),
-      figure(pupil.points.held, "已预留（报名未结算）"),
-      figure(pupil.points.available, "可用")),
+      shown(pupil.points.balance, "积分余额"),
+      shown(pupil.points.held, "已预留（报名未结算）"),
+      shown(pupil.points.available, "可用")),
     h("h3", "积分明细（最新的在前）"),
     history);
 }

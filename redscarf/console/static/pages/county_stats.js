@@ -6,8 +6,8 @@
 import { download, gql } from "../api.js";
 import { bars, ring } from "../charts.js";
 import { label } from "../labels.js";
-import { act, clear, errorBox, fmt, h, input, loading, section, select, table } from "../ui.js";
-import { figure, group, has, myUnits, ORGANISERS, unitPicker, when } from "./county_work_shared.js";
+import { act, clear, errorBox, figure, fmt, h, input, loading, section, select, table } from "../ui.js";
+import { group, has, myUnits, ORGANISERS, unitPicker, when } from "./county_work_shared.js";
 
 const SUMMARY = `{
   countySummary {

@@ -4,33 +4,20 @@
 // dates as a county officer types them.
 
 import { ApiError, UserErrors, gql } from "../api.js";
+import { STAFF, grantsHere, has, may, within } from "../roles.js";
 import { label } from "../labels.js";
 import { clear, errorText, h, toast } from "../ui.js";
 
 // --- roles -----------------------------------------------------------------------------------
 
-export const STAFF = ["COUNTY_ADMIN", "TOWNSHIP_ADMIN", "BRIGADE_COUNSELOR", "SQUADRON_COUNSELOR", "TEAM_COUNSELOR"];
 // `activity write` / `task write` / `statistics read` at a unit and below (policy.csv).
 export const ORGANISERS = ["COUNTY_ADMIN", "TOWNSHIP_ADMIN", "BRIGADE_COUNSELOR", "SQUADRON_COUNSELOR"];
 
-export function has(ctx, ...roles) {
-  return roles.some((r) => ctx.roles.has(r));
-}
-
-// The viewer's grants in the current county among `roles`.
-export function grantsIn(ctx, roles = STAFF) {
-  return ctx.grants.filter((g) => g.countyCode === ctx.county && roles.includes(g.role));
-}
-
-// A unit's path is under a scope: the scope itself, or a path that starts with it and a dot
-// (the API documents `path` as a materialised path: everything under a unit starts with it).
-export function within(scope, path) {
-  return path === scope || path.startsWith(`${scope}.`);
-}
+export { STAFF, has };
 
 // Does the viewer hold one of `roles` at `path` or above it?
 export function reaches(ctx, roles, path) {
-  return Boolean(path) && grantsIn(ctx, roles).some((g) => within(g.scope, path));
+  return Boolean(path) && may(ctx, roles, path);
 }
 
 // --- the county's tree -----------------------------------------------------------------------
@@ -67,7 +54,7 @@ export async function unitAt(county, path) {
   if (atCache.has(key)) return atCache.get(key);
   let unit = await rootUnit(county);
   while (unit.path !== path) {
-    const next = (await childrenOf(county, unit.id)).find((c) => within(c.path, path));
+    const next = (await childrenOf(county, unit.id)).find((c) => within(path, c.path));
     if (!next) throw new ApiError("UNIT_NOT_FOUND", "找不到您任职的单位，可能已被撤销");
     unit = next;
   }
@@ -78,8 +65,8 @@ export async function unitAt(county, path) {
 // The units where the viewer holds one of `roles` in this county (the county itself for its
 // admin), highest first.
 export async function myUnits(ctx, roles = STAFF) {
-  const scopes = [...new Set(grantsIn(ctx, roles).map((g) => g.scope))]
-    .filter((s, _, all) => !all.some((o) => o !== s && within(o, s))); // drop scopes inside others
+  const scopes = [...new Set(grantsHere(ctx, roles).map((g) => g.scope))]
+    .filter((s, _, all) => !all.some((o) => o !== s && within(s, o))); // drop scopes inside others
   const found = await Promise.all(scopes.map((s) => unitAt(ctx.county, s)));
   return found.sort((a, b) => a.path.length - b.path.length);
 }
@@ -175,10 +162,6 @@ export function span(from, to) {
 }
 
 // --- small pieces ----------------------------------------------------------------------------
-
-export function figure(title, value, key) {
-  return h("div.figure", { dataset: { key: key || "" } }, h("div.n", value), h("div.t", title));
-}
 
 // An enum value as a coloured badge: `tones` maps values to ok / warn / bad.
 export function stateBadge(type, value, tones = {}) {

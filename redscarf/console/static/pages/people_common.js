@@ -2,8 +2,10 @@
 // where, and how units are named. The API decides in the end; these only keep the console from
 // offering what a role may not do (authz/policy.csv).
 
-// Staff roles of a county: every one may read the tree and the pupils under its own unit.
-export const STAFF = ["COUNTY_ADMIN", "TOWNSHIP_ADMIN", "BRIGADE_COUNSELOR", "SQUADRON_COUNSELOR", "TEAM_COUNSELOR"];
+import { STAFF, grantsHere, may, within } from "../roles.js";
+
+export { STAFF, may, within };
+
 // May create, rename and move units under their own unit.
 export const UNIT_WRITERS = ["COUNTY_ADMIN", "TOWNSHIP_ADMIN", "BRIGADE_COUNSELOR"];
 // May change pupils under their own unit, unmask their personal fields and issue binding codes.
@@ -27,21 +29,6 @@ export const CHILD_KINDS = {
 const GRADE_NAMES = ["一", "二", "三", "四", "五", "六", "七", "八", "九"];
 export const gradeName = (g) => (g ? `${GRADE_NAMES[g - 1] || g}年级` : "—");
 export const GRADES = GRADE_NAMES.map((_, i) => [String(i + 1), gradeName(i + 1)]);
-
-// A unit's path is inside a scope (a role's unit) when it is the scope or starts with it.
-export function within(path, scope) {
-  return path === scope || path.startsWith(`${scope}.`);
-}
-
-// The person's grants in the county the console is working in.
-export function grantsHere(ctx) {
-  return ctx.grants.filter((g) => g.countyCode === ctx.county);
-}
-
-// Does one of `roles` reach `path` (or anywhere, without a path)?
-export function may(ctx, roles, path = null) {
-  return grantsHere(ctx).some((g) => roles.includes(g.role) && (path === null || within(path, g.scope)));
-}
 
 // The units the person's staff roles are given at (their paths).
 export function scopes(ctx) {

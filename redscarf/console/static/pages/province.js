@@ -6,7 +6,7 @@
 import { download, gql, mutate, UserErrors } from "../api.js";
 import { bars, ring } from "../charts.js";
 import { label } from "../labels.js";
-import { act, clear, field, fmt, form, h, input, loading, section, table, toast } from "../ui.js";
+import { act, clear, field, figure, fmt, form, h, input, loading, section, table, toast } from "../ui.js";
 
 const REGION_ROLES = ["PROVINCE_ADMIN", "PREFECTURE_ADMIN"];
 
@@ -62,10 +62,6 @@ async function counties(el, params, ctx) {
         ], list, "还没有开通任何县（区）")),
       h("p.hint", "在册队员取自各县最近一次汇总（数据变化后约一分钟内更新）。"));
   });
-}
-
-function figure(title, n) {
-  return h("div.figure", h("div.n", n), h("div.t", title));
 }
 
 // --- onboarding ----------------------------------------------------------------------------
