@@ -135,3 +135,21 @@ def test_a_province_officer_proposes_a_suggested_pairing(
     after = {county: waiting(county) for county in server.counties}
     raised = {server.counties[c] for c in server.counties if after[c] == before[c] + 1}
     assert raised == sides, (sides, before, after)
+
+
+def test_a_chart_of_a_hundred_counties_keeps_those_who_lead_and_lag(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    # A province of 100 counties: the chart shows the ten highest and ten lowest, and says
+    # how many are left out between them (their figures are in the Excel download)
+    page.goto(console_server.url("login"))
+    drawn = page.evaluate("""async () => {
+        const { bars } = await import('/console/charts.js');
+        const items = Array.from({length: 100}, (_, i) => ({label: `县${i}`, value: i}));
+        const fig = bars('绑定率', items, {sorted: true, limit: 20});
+        return [...fig.querySelectorAll('text.axis')].map(t => t.textContent);
+    }""")
+    assert drawn[:2] == ["县99", "县98"]
+    assert drawn[10] == "…另 80 项"
+    assert drawn[-1] == "县0"
+    assert len(drawn) == 21

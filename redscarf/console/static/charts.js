@@ -32,8 +32,14 @@ const plain = (v) => Number(v).toLocaleString("zh-CN");
 
 // Horizontal bars: items [{label, value}], longest first if `sorted`.
 // series: several values per item ([{label, values: [a, b]}]) with `legend` names.
-export function bars(title, items, { format = plain, legend = null, sorted = false, max = null } = {}) {
-  const rows = sorted ? [...items].sort((a, b) => total(b) - total(a)) : items;
+// With `limit` (sorted charts), a long list keeps its first and last limit/2 rows and says
+// how many it left out between them: a province of 100 counties sees who leads and who lags.
+export function bars(title, items, { format = plain, legend = null, sorted = false, max = null, limit = null } = {}) {
+  let rows = sorted ? [...items].sort((a, b) => total(b) - total(a)) : items;
+  if (limit && rows.length > limit) {
+    const half = Math.floor(limit / 2);
+    rows = [...rows.slice(0, half), { label: `…另 ${rows.length - 2 * half} 项`, value: 0, gap: true }, ...rows.slice(-half)];
+  }
   const top = max ?? Math.max(1, ...rows.map(total));
   // Drawn at about the size a card shows it (a third to a half of the page), so that the
   // text stays readable after the SVG is scaled to the card.
@@ -45,6 +51,7 @@ export function bars(title, items, { format = plain, legend = null, sorted = fal
   rows.forEach((item, i) => {
     const y = i * line + 4;
     chart.append(svg("text", { x: labelWidth - 6, y: y + 16, "text-anchor": "end", class: "axis" }, clip(item.label, 7)));
+    if (item.gap) return;
     let x = labelWidth;
     (item.values ?? [item.value]).forEach((v, k) => {
       const w = (Math.max(0, v) / top) * room;
@@ -61,7 +68,7 @@ export function bars(title, items, { format = plain, legend = null, sorted = fal
         svg("text", { x: labelWidth + k * 110 + 16, y: y + 11, class: "axis" }, name));
     });
   }
-  return figure(title, chart, rows.map((r) => [r.label, total(r)]), format);
+  return figure(title, chart, rows.filter((r) => !r.gap).map((r) => [r.label, total(r)]), format);
 }
 
 function total(item) {

@@ -215,14 +215,15 @@ async function statistics(el, params, ctx) {
         figure("结对学校", `${fmt.number(s.pairing.schoolsPaired)} / ${fmt.number(s.pairing.schools)}`)),
       h("div.grid.charts",
         section("家长绑定率", bars("各县（区）家长绑定率", counties.map((c) => ({ label: c.countyName, value: c.statistics.boundPercent })),
-          { format: pct, sorted: true, max: 100 })),
+          { format: pct, sorted: true, max: 100, limit: 20 })),
         section("活动服务队员（城乡）", ring("服务队员：城区与农村", s.activities.byArea.map((a) => ({
           label: a.area ? label("Area", a.area) : "未标注", value: a.served.pupils })))),
         section("各县（区）服务队员", bars("各县（区）活动服务队员人数", counties.map((c) => ({
-          label: c.countyName, value: c.statistics.activities.servedPupils })), { sorted: true })),
+          label: c.countyName, value: c.statistics.activities.servedPupils })), { sorted: true, limit: 20 })),
         section("奖章（按等级）", bars("获得奖章数（按等级）", badgesByLevel(s.badges))),
         section("积分发放与使用", bars("各县（区）积分：发放与使用", counties.map((c) => ({
-          label: c.countyName, values: [c.statistics.points.issued, c.statistics.points.spent] })), { legend: ["发放", "使用"] }))),
+          label: c.countyName, values: [c.statistics.points.issued, c.statistics.points.spent] })),
+          { legend: ["发放", "使用"], sorted: true, limit: 20 }))),
       section("乡镇（街道）活动覆盖",
         h("div.toolbar", h("label", "县（区）", h("select", {
           "aria-label": "选择县（区）",
@@ -279,7 +280,7 @@ async function pairing(el) {
     return h("div", h("h1", "结对协调"),
       section("结对覆盖",
         bars("各县（区）学校结对情况", d.pairingCoverage.map((c) => ({
-          label: c.countyName, values: [c.schoolsPaired, c.schools - c.schoolsPaired] })), { legend: ["已结对", "未结对"] }),
+          label: c.countyName, values: [c.schoolsPaired, c.schools - c.schoolsPaired] })), { legend: ["已结对", "未结对"], sorted: true, limit: 20 }),
         table([
           ["县（区）", (c) => c.countyName],
           ["学校", (c) => `${c.schoolsPaired} / ${c.schools}`],
