@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from strawberry.types import Info
 
 from authz.principal import Principal
 from domain.audit.service import record_shared
+from domain.stats import rollup
 from redscarf.errors import (
     Conflict,
     Forbidden,
@@ -19,11 +20,10 @@ from redscarf.errors import (
     NotFound,
     RedscarfError,
 )
-from resolvers.operations import pupils_of, registry
-from resolvers.stats import ask_region
+from resolvers.operations import registered, registry
+from resolvers.stats import require_region
 from schema.context import Context
 from schema.counties import County, CreateCountyInput, CreateCountyPayload, RegionCounty
-from schema.operations import TenantStatus
 from schema.user_errors import UserError, user_errors
 from tenants import provisioning
 from tenants.codes import validate_county_code, validate_prefecture_code, validate_province_code
@@ -142,21 +142,15 @@ async def region_counties(
     code: Annotated[str, strawberry.argument(description="省（2 位）或地市（4 位）代码。")],
 ) -> list[RegionCounty]:
     context = info.context
-    await ask_region(context, code)  # who may see the region's rollup may see its counties
-    async with context.services.engine.connect() as conn:
-        rows = (await conn.execute(registry(sized=False, region=code.strip()))).all()
+    code = await require_region(context, code)  # who may see the rollup may see the counties
+
+    def read(conn: Connection) -> tuple[str | None, list[Any]]:
+        return rollup.region_name(conn, code), conn.execute(
+            registry(sized=False, region=code)
+        ).all()
+
+    name, rows = await context.in_shared_transaction(read)
+    if name is None:
+        raise NotFound("没有这个地区", code="REGION_NOT_FOUND")
     head = context.services.migrator.head("tenant")
-    return [
-        RegionCounty(
-            code=row.code,
-            name=row.name,
-            prefecture_code=row.prefecture_code,
-            status=TenantStatus(row.status.value),
-            schema_version=row.schema_version,
-            behind=row.schema_version != head,
-            created_at=row.created_at,
-            pupils=pupils_of(row.figures),
-            summary_computed_at=row.summary_computed_at,
-        )
-        for row in rows
-    ]
+    return [RegionCounty(**registered(row, head)) for row in rows]

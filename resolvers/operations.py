@@ -76,21 +76,12 @@ async def tenant_operations(context: Context, ops: Operations) -> list[TenantOpe
                 raise
             await conn.rollback()
             rows = (await conn.execute(registry(sized=False))).all()
-    head = ops.latest_schema_version
     return [
         TenantOperations(
-            code=row.code,
-            name=row.name,
+            **registered(row, ops.latest_schema_version),
             province_code=row.province_code,
-            prefecture_code=row.prefecture_code,
-            status=TenantStatus(row.status.value),
-            schema_version=row.schema_version,
-            behind=row.schema_version != head,
             migration_error=row.migration_error,
-            created_at=row.created_at,
             size_bytes=None if row.size_bytes is None else int(row.size_bytes),
-            pupils=pupils_of(row.figures),
-            summary_computed_at=row.summary_computed_at,
             jobs=ops.county_jobs.get(row.code) or _counts(None),
         )
         for row in rows
@@ -228,6 +219,22 @@ def _total(parts: list[JobCounts]) -> JobCounts:
         oldest_pending_at=_earliest(p.oldest_pending_at for p in parts),
         oldest_queued_at=_earliest(p.oldest_queued_at for p in parts),
     )
+
+
+def registered(row: Any, head: str) -> dict[str, Any]:
+    """What the operator's and a region's views of a county share, from a `registry` row
+    (`head`: the tenant schema's latest revision)."""
+    return {
+        "code": row.code,
+        "name": row.name,
+        "prefecture_code": row.prefecture_code,
+        "status": TenantStatus(row.status.value),
+        "schema_version": row.schema_version,
+        "behind": row.schema_version != head,
+        "created_at": row.created_at,
+        "pupils": pupils_of(row.figures),
+        "summary_computed_at": row.summary_computed_at,
+    }
 
 
 def pupils_of(figures: dict[str, Any] | None) -> int | None:

@@ -92,15 +92,21 @@ async def ask(
     return Question(tenant, unit, period, figures, dt.datetime.now(clock.ZONE))
 
 
-async def ask_region(context: Context, code: str) -> rollup.RegionView:
-    """A prefecture's or province's rollup, for its own admins (a province's also for the
-    prefectures in it) and the operator."""
+async def require_region(context: Context, code: str) -> str:
+    """The region's code, checked: a prefecture's or province's figures are for its own admins
+    (a province's also for the prefectures in it) and the operator."""
     await context.user()
     code = code.strip()
     if not (code.isascii() and code.isdigit() and len(code) in (2, 4)):
         raise InvalidInput("地区代码应为 2 位（省）或 4 位（地市）数字", code="INVALID_REGION")
     if not await context.may_above_counties("region_statistics", "read", code):
         raise Forbidden()
+    return code
+
+
+async def ask_region(context: Context, code: str) -> rollup.RegionView:
+    """A prefecture's or province's rollup (see `require_region` for who may read it)."""
+    code = await require_region(context, code)
     found = await context.in_shared_transaction(lambda conn: rollup.region_view(conn, code))
     if found is None:
         raise NotFound("没有这个地区", code="REGION_NOT_FOUND")

@@ -31,6 +31,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_ready(server: subprocess.Popen, base: str, log: Path, seconds: float) -> None:
+    """Until the started `redscarf serve` answers `/readyz` (it fails the test if the process
+    ends or time runs out, with what it logged)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the service was not ready in time:\n" + log.read_text())
+
+
 @pytest.fixture
 def empty_database(server_url: str, worker_id: str) -> Iterator[str]:
     name = f"{os.environ.get('REDSCARF_TEST_DB_PREFIX', 'rs_test')}_{worker_id}serve"
@@ -62,18 +77,7 @@ def test_serve_demo_builds_the_demo_and_answers_with_the_printed_tokens(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("not ready in time:\n" + log.read_text())
-
+        wait_until_ready(server, base, log, 240)
         printed = log.read_text()
         tokens = dict(TOKEN_AFTER.findall(printed))
         admin = next(t for user, t in tokens.items() if user.startswith("demo-admin-"))

@@ -163,11 +163,16 @@ def county_view(conn: Connection, code: str) -> CountyRow | None:
     return CountyRow(*row) if row is not None else None
 
 
+def region_name(conn: Connection, code: str) -> str | None:
+    """A province's (2 digits) or prefecture's (4) name; None for one that is not registered."""
+    level = provinces if len(code) == 2 else prefectures
+    return conn.execute(select(level.c.name).where(level.c.code == code)).scalar()
+
+
 def region_view(conn: Connection, code: str) -> RegionView | None:
     """A province's (2 digits) or prefecture's (4) rollup, its counties' summaries and how
     many of its counties are active or onboarding; None for a region that is not registered."""
-    level = provinces if len(code) == 2 else prefectures
-    name = conn.execute(select(level.c.name).where(level.c.code == code)).scalar()
+    name = region_name(conn, code)
     if name is None:
         return None
     row = conn.execute(select(region_summaries).where(region_summaries.c.code == code)).first()

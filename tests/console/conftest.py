@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from domain.demo.accounts import PASSWORD
 from tests.conftest import _drop_database, _prepare_database
 from tests.test_cli import REDSCARF
-from tests.test_serve import TOKEN_AFTER, _free_port
+from tests.test_serve import TOKEN_AFTER, _free_port, wait_until_ready
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -137,17 +137,7 @@ def console_server(
                                   env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            assert server.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("the service was not ready in time:\n" + log.read_text())
+        wait_until_ready(server, base, log, 300)
         printed = log.read_text()
         yield ConsoleServer(base, log, dict(TOKEN_AFTER.findall(printed)),
                             dict(COUNTY_LINE.findall(printed)))  # fmt: skip
@@ -172,10 +162,9 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, console_server: ConsoleServer) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN",
-                                  accept_downloads=True)  # fmt: skip
+def _fresh_page(browser: Browser, **options: object) -> Iterator[Page]:
+    """A page in a browser context of its own; the test fails if the console threw in it."""
+    context = browser.new_context(locale="zh-CN", **options)  # type: ignore[arg-type]
     context.set_default_timeout(20_000)
     p = context.new_page()
     errors: list[str] = []
@@ -183,20 +172,18 @@ def page(browser: Browser, console_server: ConsoleServer) -> Iterator[Page]:
     yield p
     context.close()
     assert not errors, f"the console threw in the browser: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, console_server: ConsoleServer) -> Iterator[Page]:
+    yield from _fresh_page(browser, viewport={"width": 1280, "height": 860}, accept_downloads=True)
 
 
 @pytest.fixture
 def phone_page(browser: Browser, console_server: ConsoleServer) -> Iterator[Page]:
     """A guardian's phone: a small touch screen."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True, locale="zh-CN")  # fmt: skip
-    context.set_default_timeout(20_000)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    yield p
-    context.close()
-    assert not errors, f"the console threw in the browser: {errors}"
+    yield from _fresh_page(browser, viewport={"width": 390, "height": 844},
+                           device_scale_factor=2, is_mobile=True, has_touch=True)  # fmt: skip
 
 
 def sign_in_staff(page: Page, server: ConsoleServer, username: str,
